@@ -1,0 +1,5 @@
+// The model: types shared by every layer of gauntlet's pipeline.
+export * from './host.js';
+export * from './command.js';
+export * from './facts.js';
+export * from './errors.js';
