@@ -14,7 +14,7 @@ import {
   type StorageFacts,
 } from '../model/index.js';
 import type { Transport } from '../transport/transport.js';
-import { createLimiter, type Limiter } from './concurrency.js';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { describeRunner } from './describe-runner.js';
 import type { EngineReport } from './engine-parsers.js';
 import {
@@ -22,6 +22,7 @@ import {
   backingFsProbe,
   bootIdProbe,
   cgroupProbe,
+  dockerSocketProbe,
   hardwareProbe,
   kernelProbe,
   osReleaseProbe,
@@ -70,8 +71,8 @@ export async function gatherFacts(transport: Transport, opts: GatherOptions = {}
       ctx.probe(bootIdProbe, ''),
       ctx.probe(cgroupProbe, undefined),
       ctx.probe(pid1Probe, ''),
-      ctx.probe(apparmorProbe, 'absent' as const),
-      ctx.probe(selinuxProbe, 'absent' as const),
+      ctx.probe(apparmorProbe, 'unknown' as const),
+      ctx.probe(selinuxProbe, 'unknown' as const),
       ctx.probe(systemdProbe, null),
       gatherEngineStack(ctx),
       transport.host.connection === 'local' ? ctx.attempt<RunnerFacts | undefined>('runner', describeRunner, undefined) : undefined,
@@ -82,9 +83,7 @@ export async function gatherFacts(transport: Transport, opts: GatherOptions = {}
   const version = cgroupVersion ?? stack.cgroup.version;
   // The host's own /sys/fs/cgroup wins; the engine's word stands in when stat failed.
   if (version !== undefined) delete probeErrors.cgroup;
-  // Until the model allows an unknown version, 2 stands in; `probeErrors.cgroup` marks it unknown and the
-  // stack key then says `unknown`.
-  const cgroup: CgroupFacts = { version: version ?? 2 };
+  const cgroup: CgroupFacts = { version: version ?? null };
   if (stack.cgroup.driver) cgroup.driver = stack.cgroup.driver;
 
   if (stack.engine?.name === 'docker' && stack.engine.kernelVersion && kernel.release && stack.engine.kernelVersion !== kernel.release) {
@@ -126,14 +125,18 @@ interface EngineStack {
 const NO_ENGINE: EngineStack = { engine: null, storage: null, runtime: null, cgroup: {} };
 
 /**
- * Asks docker first, then podman when no docker engine listens. A docker engine that is there but
- * fails (permission denied, timeout) is recorded as an error without falling back to podman, since
- * podman's answer would then describe a different stack than the one the suites will use.
- * Then fills what the engine left out: the runtime's version and the backing filesystem.
+ * Asks docker first (when its socket exists on the host), then podman when no docker engine listens.
+ * A docker engine that is there but fails (permission denied, timeout) is recorded as an error without
+ * falling back to podman, since podman's answer would then describe a different stack than the one the
+ * suites will use. Then fills what the engine left out: the runtime's version and the backing filesystem.
  */
 async function gatherEngineStack(ctx: GatherContext): Promise<EngineStack> {
   const { transport } = ctx;
-  const docker = await ctx.attempt('engine', () => ctx.limit(() => probeDockerEngine(transport, ctx.timeoutMs)), undefined);
+  const socketPresent = await ctx.probe(dockerSocketProbe(transport.host.dockerSocket), undefined);
+  if (socketPresent === undefined) return NO_ENGINE;
+  const docker = socketPresent
+    ? await ctx.attempt('engine', () => ctx.limit(() => probeDockerEngine(transport, ctx.timeoutMs)), undefined)
+    : null;
   if (docker === undefined) return NO_ENGINE;
   let report: EngineReport | null = docker;
   let endpoint = transport.dockerEndpoint();
@@ -175,7 +178,7 @@ async function fillBackingFs(ctx: GatherContext, storage: StorageFacts): Promise
 /** Shared state of one gathering: the slot limiter, the errors so far, and whether the connection was lost. */
 class GatherContext {
   readonly probeErrors: Record<string, string> = {};
-  readonly limit: Limiter;
+  readonly limit: LimitFunction;
   readonly timeoutMs: number;
   lost: GauntletError | undefined;
 
@@ -183,7 +186,7 @@ class GatherContext {
     readonly transport: Transport,
     opts: GatherOptions,
   ) {
-    this.limit = createLimiter(opts.concurrency ?? DEFAULT_PROBE_CONCURRENCY);
+    this.limit = pLimit(opts.concurrency ?? DEFAULT_PROBE_CONCURRENCY);
     this.timeoutMs = opts.probeTimeoutMs ?? PROBE_TIMEOUT_MS;
   }
 

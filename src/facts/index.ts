@@ -1,5 +1,4 @@
 // The facts layer: one small probe per fact over a Transport, their parsers, and the stack key.
-export { createLimiter, type Limiter } from './concurrency.js';
 export { describeRunner, readGauntletVersion } from './describe-runner.js';
 export { parseDockerInfo, parsePodmanInfo, type EngineReport, type EngineRuntime } from './engine-parsers.js';
 export { DEFAULT_PROBE_CONCURRENCY, gatherFacts, type GatherOptions } from './gather.js';
@@ -20,6 +19,7 @@ export {
   backingFsProbe,
   bootIdProbe,
   cgroupProbe,
+  dockerSocketProbe,
   hardwareProbe,
   kernelProbe,
   osReleaseProbe,

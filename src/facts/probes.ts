@@ -101,6 +101,20 @@ export const systemdProbe: Probe<string | null> = {
   parse: (stdout) => (stdout.trim() === 'absent' ? null : parseSystemdVersion(stdout)),
 };
 
+/**
+ * Whether the engine socket exists on the host. Asked before the docker API because only the local
+ * socket reports a missing engine with an errno (ENOENT, ECONNREFUSED): through ssh forwarding or
+ * `docker system dial-stdio` it is an anonymous channel failure, indistinguishable from a broken engine.
+ */
+export function dockerSocketProbe(socketPath: string): Probe<boolean> {
+  const quoted = quoteShell(socketPath);
+  return {
+    fact: 'engine',
+    command: `if [ -S ${quoted} ]; then echo present; else echo absent; fi`,
+    parse: (stdout) => stdout.trim() === 'present',
+  };
+}
+
 /** `podman info` when podman is installed; null (no engine) when it is not. */
 export const podmanInfoProbe: Probe<EngineReport | null> = {
   fact: 'engine',
@@ -165,10 +179,9 @@ export async function probeDockerEngine(transport: Transport, timeoutMs = PROBE_
     throw new GauntletError('ENGINE_UNAVAILABLE', `docker at ${endpoint}: ${(err as Error).message}`, { cause: err });
   }
   try {
-    const [info, version] = await Promise.all([
-      callDockerApi(docker, 'info', endpoint, timeoutMs),
-      callDockerApi(docker, 'version', endpoint, timeoutMs),
-    ]);
+    // One after the other: over ssh each request is a channel, and the caller budgets one per probe.
+    const info = await callDockerApi(docker, 'info', endpoint, timeoutMs);
+    const version = await callDockerApi(docker, 'version', endpoint, timeoutMs);
     return parseDockerInfo(info, version);
   } catch (err) {
     if (isEngineAbsent(err)) return null;
@@ -205,10 +218,14 @@ async function callDockerApi(docker: Docker, call: 'info' | 'version', endpoint:
 }
 
 /** True when the error says nothing listens at the engine socket, as opposed to an engine refusing us. */
+/**
+ * Only a socket that is not there means "no docker". A socket that refuses connections means a daemon that is
+ * installed but down, which is evidence about the host (a crashed engine), so it is reported, never taken as
+ * absence: falling back to another engine would silently change the host's stack key.
+ */
 function isEngineAbsent(err: unknown): boolean {
-  const code = errnoOf(err);
-  if (code === 'ENOENT' || code === 'ECONNREFUSED') return true;
-  // Forwarded sockets (ssh streamlocal) report a missing socket as a failed channel open, without an errno.
+  if (errnoOf(err) === 'ENOENT') return true;
+  // Without an errno (a forwarded socket), only the words can tell; gatherFacts asks dockerSocketProbe first anyway.
   const message = err instanceof Error ? err.message : String(err);
-  return /no such file or directory|connection refused|ENOENT|ECONNREFUSED/i.test(message);
+  return /no such file or directory|ENOENT/i.test(message);
 }

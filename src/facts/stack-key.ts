@@ -37,15 +37,14 @@ export type StackKeyParts = Record<StackKeyField, string>;
  * Example: `debian-12/6.1.0-56-amd64/docker-20.10.24/overlay2/extfs/cgroup2`.
  */
 export function stackKeyOf(facts: Facts): StackKey {
-  const { distro, kernel, engine, storage, cgroup, probeErrors } = facts;
+  const { distro, kernel, engine, storage, cgroup } = facts;
   const parts: StackKeyParts = {
     distro: distro.versionId ? `${sanitiseSegment(distro.id)}-${sanitiseSegment(distro.versionId)}` : sanitiseSegment(distro.id),
     kernel: sanitiseSegment(kernel.release),
     engine: engine ? `${sanitiseSegment(engine.name)}-${sanitiseSegment(engine.version)}` : 'none',
     storage_driver: engine ? sanitiseSegment(storage?.driver ?? '') : 'none',
     backing_fs: engine ? sanitiseSegment(storage?.backingFs ?? '') : 'none',
-    // `probeErrors.cgroup` means neither the host nor the engine said which version it is.
-    cgroup: 'cgroup' in probeErrors ? 'unknown' : `cgroup${cgroup.version}`,
+    cgroup: cgroup.version === null ? 'unknown' : `cgroup${cgroup.version}`,
   };
   return formatStackKey(parts);
 }

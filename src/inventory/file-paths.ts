@@ -39,7 +39,8 @@ export function explainUnreadableFile(path: string): string | undefined {
   }
 }
 
-function describeErrno(code: string): string {
+/** `ENOENT: no such file`: the errno code and its meaning in words. */
+export function describeErrno(code: string): string {
   const words = ERRNO_WORDS[code];
   return words === undefined ? code : `${code}: ${words}`;
 }

@@ -98,12 +98,17 @@ export function measureEditDistance(a: string, b: string): number {
 
 /** Candidates close enough to `word` to be a typo of it, closest first (at most `max`). */
 export function findCloseNames(word: string, candidates: Iterable<string>, max = 3): string[] {
-  const limit = Math.max(2, Math.floor(word.length / 4));
+  const limit = word.length <= 3 ? 1 : Math.max(2, Math.floor(word.length / 4));
   const scored: Array<{ name: string; distance: number }> = [];
   for (const name of new Set(candidates)) {
     if (name === word) continue;
-    const distance = measureEditDistance(word.toLowerCase(), name.toLowerCase());
-    if (distance <= limit) scored.push({ name, distance });
+    const a = word.toLowerCase();
+    const b = name.toLowerCase();
+    const distance = measureEditDistance(a, b);
+    // `childs` → `children`: a long shared start counts as close even past the distance limit.
+    let prefix = 0;
+    while (prefix < a.length && a[prefix] === b[prefix]) prefix++;
+    if (distance <= limit || (prefix >= 4 && prefix >= a.length - 1)) scored.push({ name, distance });
   }
   scored.sort((a, b) => a.distance - b.distance || a.name.localeCompare(b.name));
   return scored.slice(0, max).map((s) => s.name);

@@ -52,11 +52,12 @@ export function parseYamlSource(text: string, problems: ProblemList): YamlSource
 }
 
 /**
- * The yaml library's message without the source text it sometimes quotes (`…in YAML stream: "c"`):
- * that text could be a secret on a broken line.
+ * The yaml library's message without the source text some messages end with after a colon
+ * (`…in YAML stream: "c"`, `Block scalar header includes extra characters: …`): that text could be
+ * a secret on a broken line.
  */
 function describeSyntaxError(message: string): string {
-  const bare = message.replace(/:\s*".*"\s*$/s, '').trim();
+  const bare = message.replace(/:\s.*$/s, '').trim();
   return bare.charAt(0).toLowerCase() + bare.slice(1);
 }
 

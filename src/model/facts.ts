@@ -52,8 +52,8 @@ export interface StorageFacts {
 }
 
 export interface CgroupFacts {
-  /** 1 or 2. */
-  version: 1 | 2;
+  /** 1 or 2; null when the probe failed. */
+  version: 1 | 2 | null;
   /** `systemd` or `cgroupfs`, from the engine when there is one. */
   driver?: string;
 }
@@ -65,8 +65,8 @@ export interface RuntimeFacts {
 }
 
 export interface SecurityFacts {
-  apparmor: 'enabled' | 'disabled' | 'absent';
-  selinux: 'enforcing' | 'permissive' | 'disabled' | 'absent';
+  apparmor: 'enabled' | 'disabled' | 'absent' | 'unknown';
+  selinux: 'enforcing' | 'permissive' | 'disabled' | 'absent' | 'unknown';
 }
 
 export interface InitFacts {

@@ -368,7 +368,12 @@ export class SshTransport implements Transport {
     const limit = options.maxBuffer ?? DEFAULT_MAX_BUFFER;
     const stdout = new OutputCollector(limit, options.onStdout);
     const stderr = new OutputCollector(limit, options.onStderr);
+    const pidLine = new PidLineSplitter((chunk) => stderr.push(chunk));
     const startedAt = performance.now();
+    // The session's shell prints its PID (the session and process-group leader) on stderr before becoming the
+    // command, so a timeout can end the whole process group from a second channel: sshd ignores SSH `signal`
+    // requests in many configurations.
+    const wrapped = `echo "$$" >&2; exec /bin/sh -c ${quoteShell(withEnv(command, options.env))}`;
 
     return new Promise<CommandResult>((resolve, reject) => {
       let exitCode: number | null = null;
@@ -392,7 +397,7 @@ export class SshTransport implements Transport {
       const onLost = (err: Error): void => finish(err);
       this.pending.add(onLost);
 
-      client.exec(withEnv(command, options.env), (err: Error | undefined, stream: ClientChannel) => {
+      client.exec(wrapped, (err: Error | undefined, stream: ClientChannel) => {
         if (err) {
           done = true;
           this.pending.delete(onLost);
@@ -401,7 +406,7 @@ export class SshTransport implements Transport {
           return;
         }
         stream.on('data', (chunk: Buffer) => stdout.push(chunk));
-        stream.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+        stream.stderr.on('data', (chunk: Buffer) => pidLine.push(chunk));
         stream.on('exit', (code: number | null, signalName?: string) => {
           sawExit = true;
           if (typeof code === 'number') exitCode = code;
@@ -412,18 +417,24 @@ export class SshTransport implements Transport {
         if (options.timeoutMs && options.timeoutMs > 0) {
           timer = setTimeout(() => {
             timedOut = true;
-            try {
-              signalChannel(stream, 'KILL');
+            this.killSession(pidLine.pid);
+            graceTimer = setTimeout(() => {
               stream.close();
-            } catch {
-              /* the channel may already be going away */
-            }
-            graceTimer = setTimeout(() => finish(), CLOSE_GRACE_MS);
+              finish();
+            }, CLOSE_GRACE_MS);
           }, options.timeoutMs);
         }
         if (options.stdin !== undefined) stream.end(options.stdin);
         else stream.end();
       });
+    });
+  }
+
+  /** Ends a timed-out command's process group from a fresh channel; best effort, the host may be hung. */
+  private killSession(pid: number | undefined): void {
+    if (pid === undefined || this.current !== 'ready' || !this.client) return;
+    this.client.exec(`kill -KILL -- -${pid} ${pid} 2>/dev/null`, (err, stream) => {
+      if (!err) stream.resume().on('close', () => undefined).end();
     });
   }
 
@@ -473,7 +484,7 @@ export class SshTransport implements Transport {
     const client = this.requireClient();
     const viaDialStdio = (): Promise<Duplex> =>
       new Promise((resolve, reject) => {
-        client.exec('docker system dial-stdio', (err, stream) => (err ? reject(err) : resolve(stream)));
+        client.exec(`docker -H ${quoteShell(`unix://${this.host.dockerSocket}`)} system dial-stdio`, (err, stream) => (err ? reject(err) : resolve(stream)));
       });
     if (this.dockerVia === 'dial-stdio') return viaDialStdio();
     return new Promise<Duplex>((resolve, reject) => {
@@ -539,19 +550,33 @@ export class SshTransport implements Transport {
   }
 }
 
-/**
- * Sends an SSH `signal` request; OpenSSH's sshd (7.9 and later) delivers it to the session's process group.
- * ssh2's public `signal()` silently does nothing once standard input has been closed, which is every command
- * here, so the request goes through the channel's protocol object while the channel is still open.
- */
-function signalChannel(stream: ClientChannel, name: string): void {
-  const channel = stream as unknown as {
-    outgoing?: { id: number; state: string };
-    _client?: { _protocol?: { signal(id: number, name: string): void } };
-  };
-  const protocol = channel._client?._protocol;
-  if (protocol && (channel.outgoing?.state === 'open' || channel.outgoing?.state === 'eof')) protocol.signal(channel.outgoing.id, name);
-  else stream.signal(name);
+/** Takes the session PID line off the front of stderr and passes the rest on. */
+class PidLineSplitter {
+  pid: number | undefined;
+  private head: Buffer | undefined = Buffer.alloc(0);
+
+  constructor(private readonly forward: (chunk: Buffer) => void) {}
+
+  push(chunk: Buffer): void {
+    if (!this.head) {
+      this.forward(chunk);
+      return;
+    }
+    const joined = Buffer.concat([this.head, chunk]);
+    const newline = joined.indexOf(0x0a);
+    if (newline === -1 && joined.length < 32) {
+      this.head = joined;
+      return;
+    }
+    const line = newline === -1 ? '' : joined.subarray(0, newline).toString('latin1');
+    this.head = undefined;
+    if (/^\d+$/.test(line)) {
+      this.pid = Number(line);
+      if (joined.length > newline + 1) this.forward(joined.subarray(newline + 1));
+    } else {
+      this.forward(joined);
+    }
+  }
 }
 
 /** Node's HTTP client calls socket methods an SSH channel lacks; they have no meaning on a channel. */

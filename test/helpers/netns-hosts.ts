@@ -102,7 +102,10 @@ interface LabState {
 }
 
 interface Names {
-  bridge: string;
+  /** Root-namespace end of the uplink veth; holds the runner address. */
+  uplink: string;
+  /** Namespace holding the lab's bridge (`br0`). */
+  switchNs: string;
   hostNs: (i: number) => string;
   hostVeth: (i: number) => string;
   silentNs: string;
@@ -163,13 +166,8 @@ export async function cleanupNetnsLab(prefix: string): Promise<void> {
       throw new Error(`netns lab ${prefix}: cleanup could not remove ${[...namespaces, ...links].join(', ')}`);
     }
     await killPids(await pidsInNetns(namespaces));
-    // Veths first (deleting one end removes the peer synchronously), then the bridge, then the namespaces.
-    const veths = links.filter((l) => l !== names.bridge);
-    const lines = [
-      ...veths.map((l) => `link del dev ${l}`),
-      ...links.filter((l) => l === names.bridge).map((l) => `link del dev ${l}`),
-      ...namespaces.map((ns) => `netns del ${ns}`),
-    ];
+    // Root-namespace links first (deleting one end of a veth removes its peer at once), then the namespaces.
+    const lines = [...links.map((l) => `link del dev ${l}`), ...namespaces.map((ns) => `netns del ${ns}`)];
     await runIpBatch(lines, true);
   }
 
@@ -331,16 +329,27 @@ class Lab implements NetnsLab {
     await fs.writeFile(this.knownHostsPath, `${lines.join('\n')}\n`);
   }
 
-  /** Bridge with the runner address, one namespace + veth per host; no default routes, no NAT, no forwarding. */
+  /**
+   * A switch namespace holding bridge `br0`; the runner reaches it through the uplink veth `<prefix>-br`
+   * (10.213.<subnet>.1/24) and each host namespace through its own veth. The bridge lives in its own
+   * namespace so the root namespace's firewall (e.g. Docker's FORWARD DROP with br_netfilter) never sees
+   * host-to-host frames. No default routes, no NAT, no forwarding.
+   */
   private async buildNetwork(): Promise<void> {
-    const { bridge } = this.names;
+    const { uplink, switchNs } = this.names;
     const root = [
-      `link add name ${bridge} type bridge`,
-      `addr add ${this.bridgeAddress}/24 dev ${bridge}`,
-      `link set dev ${bridge} up`,
+      `netns add ${switchNs}`,
+      `link add name ${uplink} type veth peer name uplink netns ${switchNs}`,
+      `addr add ${this.bridgeAddress}/24 dev ${uplink}`,
+      `link set dev ${uplink} up`,
     ];
-    this.hosts.forEach((h, i) => root.push(...vethLines(h.ns, this.names.hostVeth(i), bridge)));
+    const sw = ['link set dev lo up', 'link add name br0 type bridge', 'link set dev br0 up', 'link set dev uplink master br0', 'link set dev uplink up'];
+    this.hosts.forEach((h, i) => {
+      root.push(...vethLines(h.ns, this.names.hostVeth(i), switchNs));
+      sw.push(...bridgePortLines(this.names.hostVeth(i)));
+    });
     await runIpBatch(root);
+    await runIpBatch(sw, false, switchNs);
     await mapLimit(this.hosts, PARALLEL, (h) => configureNamespace(h.ns, h.address));
     await this.checkRoute();
   }
@@ -350,8 +359,8 @@ class Lab implements NetnsLab {
     const { stdout } = await execa('ip', ['-j', 'route', 'get', this.deadAddress]);
     const routes = JSON.parse(stdout) as Array<{ dev?: string; gateway?: string }>;
     const route = routes[0];
-    if (!route || route.dev !== this.names.bridge || route.gateway !== undefined) {
-      throw new Error(`netns lab ${this.prefix}: ${this.deadAddress} does not route via ${this.names.bridge}: ${stdout}`);
+    if (!route || route.dev !== this.names.uplink || route.gateway !== undefined) {
+      throw new Error(`netns lab ${this.prefix}: ${this.deadAddress} does not route via ${this.names.uplink}: ${stdout}`);
     }
   }
 
@@ -397,18 +406,21 @@ class Lab implements NetnsLab {
   private async launch(h: NetnsHost, argv: string[]): Promise<void> {
     const log = await fs.open(path.join(this.dir, `${h.name}.log`), 'a');
     let child: ChildProcess;
+    let spawned: Promise<number>;
     try {
       child = spawn('ip', ['netns', 'exec', h.ns, ...argv], {
         detached: true,
         stdio: ['ignore', log.fd, log.fd],
       });
+      // Listen before any await: 'spawn' is emitted on the next tick.
+      spawned = new Promise<number>((resolve, reject) => {
+        child.once('error', reject);
+        child.once('spawn', () => (child.pid === undefined ? reject(new Error('spawn gave no pid')) : resolve(child.pid)));
+      });
     } finally {
       await log.close();
     }
-    const pid = await new Promise<number>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('spawn', () => (child.pid === undefined ? reject(new Error('spawn gave no pid')) : resolve(child.pid)));
-    });
+    const pid = await spawned;
     child.unref();
     child.on('error', () => {});
     this.children.set(pid, child);
@@ -464,7 +476,8 @@ class Lab implements NetnsLab {
       hostKeyPublic: '',
     };
     this.silentRecord = host;
-    await runIpBatch(vethLines(host.ns, this.names.silentVeth, this.names.bridge));
+    await runIpBatch(vethLines(host.ns, this.names.silentVeth, this.names.switchNs));
+    await runIpBatch(bridgePortLines(this.names.silentVeth), false, this.names.switchNs);
     await configureNamespace(host.ns, host.address);
     await this.launch(host, [process.execPath, '-e', SILENT_SERVER_JS, host.address, `${SILENT_MARK}${this.dir}`]);
     await this.awaitListening(host);
@@ -483,12 +496,13 @@ function checkPrefix(prefix: string): void {
 function namesFor(prefix: string): Names {
   const p = prefix.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
   return {
-    bridge: `${prefix}-br`,
+    uplink: `${prefix}-br`,
+    switchNs: `${prefix}-sw`,
     hostNs: (i) => `${prefix}-${i}`,
     hostVeth: (i) => `${prefix}-v${i}`,
     silentNs: `${prefix}-s`,
     silentVeth: `${prefix}-vs`,
-    nsPattern: new RegExp(`^${p}-(\\d+|s)$`),
+    nsPattern: new RegExp(`^${p}-(\\d+|s|sw)$`),
     linkPattern: new RegExp(`^${p}-(br|v\\d+|vs)$`),
   };
 }
@@ -612,14 +626,14 @@ async function ensureSubnetFree(subnet: number): Promise<void> {
   }
 }
 
-/** Root-namespace `ip -batch` lines creating a namespace and a veth whose ns end is `eth0`. */
-function vethLines(ns: string, veth: string, bridge: string): string[] {
-  return [
-    `netns add ${ns}`,
-    `link add name ${veth} type veth peer name eth0 netns ${ns}`,
-    `link set dev ${veth} master ${bridge}`,
-    `link set dev ${veth} up`,
-  ];
+/** Root-namespace `ip -batch` lines creating a host namespace and a veth from the switch namespace to its `eth0`. */
+function vethLines(ns: string, veth: string, switchNs: string): string[] {
+  return [`netns add ${ns}`, `link add name ${veth} netns ${switchNs} type veth peer name eth0 netns ${ns}`];
+}
+
+/** Switch-namespace `ip -batch` lines attaching a host's veth to the bridge. */
+function bridgePortLines(veth: string): string[] {
+  return [`link set dev ${veth} master br0`, `link set dev ${veth} up`];
 }
 
 /** Inside the namespace: lo up, eth0 up with its /24 address. No routes beyond the connected one. */

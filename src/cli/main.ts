@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// The `gauntlet` command: parses arguments, dispatches to a command, and sets the exit code.
+
+import { Command, CommanderError } from 'commander';
+import { registerFactsCommand } from './commands/facts.js';
+import { EXIT, reportError } from './errors.js';
+import { readGauntletVersion } from '../facts/index.js';
+
+export function buildProgram(version: string): Command {
+  const program = new Command('gauntlet')
+    .description('Host conformance and chaos tests for container hosts: stack facts, stress suites, kernel fault detection, JUnit reports.')
+    .version(version, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeErr: (text) => process.stderr.write(text),
+      outputError: (text, write) => write(text.replace(/^error: /, 'gauntlet: ')),
+    });
+  program.enablePositionalOptions();
+  registerFactsCommand(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const program = buildProgram(await readGauntletVersion());
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with exit code 0; every parse error is bad input.
+      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    return reportError(err);
+  }
+}
+
+const exitCode = await main(process.argv.slice(2));
+process.exitCode = exitCode;

@@ -1,0 +1,2 @@
+// The runner layer's entry.
+export * from './fleet.js';
