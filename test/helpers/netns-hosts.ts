@@ -44,14 +44,20 @@ export interface NetnsLab {
   startSshd(name: string): Promise<void>;
   /** Give the host a new host key and restart sshd; knownHostsPath keeps the old key. */
   rotateHostKey(name: string): Promise<void>;
-  /** Write an Ansible YAML inventory of the lab hosts. */
+  /**
+   * Write an Ansible YAML inventory: `all.hosts.<name>: {ansible_host, ansible_port, ansible_user: root,
+   * ansible_ssh_private_key_file, gauntlet_known_hosts}`, the last three also in `all.vars`.
+   */
   writeInventory(file: string, opts?: WriteInventoryOptions): Promise<void>;
   /** Kill our processes by PID, delete namespaces/veths/bridge, remove the temp dir. Idempotent. */
   teardown(): Promise<void>;
 }
 
 export interface WriteInventoryOptions {
-  /** YAML text of a mapping of additional hosts merged under `all.hosts` (e.g. `dead: {ansible_host: 10.213.9.254}`). */
+  /**
+   * YAML text of a mapping of additional hosts merged under `all.hosts` (e.g. `dead: {ansible_host: 10.213.9.254}`);
+   * they inherit user, key and known_hosts from `all.vars`.
+   */
   extraHosts?: string;
   /** Value of `gauntlet_known_hosts` instead of the lab's knownHostsPath. */
   knownHosts?: string;
@@ -80,6 +86,19 @@ const KILL_TIMEOUT_MS = 10_000;
 const PARALLEL = 32;
 const TMP_DIR_TAG = 'gauntlet-netns-';
 const SILENT_MARK = 'gauntlet-silent:';
+/** Root's shell start-up files hidden from lab sessions (they belong to the runner, not to a fresh host). */
+const ROOT_RC_FILES = ['.bashrc', '.bash_profile', '.bash_login', '.profile', '.bash_logout'];
+
+/**
+ * `sh -c` wrapper run by `ip netns exec` (which already gives the command a private mount namespace):
+ * bind an empty file over each listed start-up file, then exec the real command so the PID stays the same.
+ */
+const LAUNCH_SH = [
+  'empty=$1; shift',
+  'while [ "$1" != -- ]; do mount --bind "$empty" "$1" || { echo "gauntlet: cannot mask $1" >&2; exit 97; }; shift; done',
+  'shift',
+  'exec "$@"',
+].join('\n');
 
 /** Node program for the silent host: accept connections, hold them open, never write. */
 const SILENT_SERVER_JS = [
@@ -144,8 +163,8 @@ export async function createNetnsLab(opts: CreateNetnsLabOptions): Promise<Netns
 /** Remove everything of `prefix` left by earlier runs: recorded processes, namespaces and their processes, veths, bridge, temp dir, state file. */
 export async function cleanupNetnsLab(prefix: string): Promise<void> {
   checkPrefix(prefix);
-  const names = namesFor(prefix);
-  const stateFile = stateFileFor(prefix);
+  const names = buildNames(prefix);
+  const stateFile = getStateFile(prefix);
   const state = await readState(stateFile);
 
   // 1. Recorded PIDs still alive and still recognisably ours (guards against PID reuse).
@@ -165,7 +184,7 @@ export async function cleanupNetnsLab(prefix: string): Promise<void> {
     if (attempt >= 3) {
       throw new Error(`netns lab ${prefix}: cleanup could not remove ${[...namespaces, ...links].join(', ')}`);
     }
-    await killPids(await pidsInNetns(namespaces));
+    await killPids(await listNetnsPids(namespaces));
     // Root-namespace links first (deleting one end of a veth removes its peer at once), then the namespaces.
     const lines = [...links.map((l) => `link del dev ${l}`), ...namespaces.map((ns) => `netns del ${ns}`)];
     await runIpBatch(lines, true);
@@ -197,7 +216,7 @@ class Lab implements NetnsLab {
     readonly dir: string,
     count: number,
   ) {
-    this.names = namesFor(prefix);
+    this.names = buildNames(prefix);
     this.clientKeyPath = path.join(dir, 'client_ed25519');
     this.knownHostsPath = path.join(dir, 'known_hosts');
     this.bridgeAddress = this.addressOf(1);
@@ -254,16 +273,13 @@ class Lab implements NetnsLab {
   }
 
   async writeInventory(file: string, opts: WriteInventoryOptions = {}): Promise<void> {
+    const access = {
+      ansible_user: 'root',
+      ansible_ssh_private_key_file: this.clientKeyPath,
+      gauntlet_known_hosts: opts.knownHosts ?? this.knownHostsPath,
+    };
     const hosts: Record<string, unknown> = {};
-    for (const h of this.hosts) {
-      hosts[h.name] = {
-        ansible_host: h.address,
-        ansible_port: h.port,
-        ansible_user: 'root',
-        ansible_ssh_private_key_file: this.clientKeyPath,
-        gauntlet_known_hosts: opts.knownHosts ?? this.knownHostsPath,
-      };
-    }
+    for (const h of this.hosts) hosts[h.name] = { ansible_host: h.address, ansible_port: h.port, ...access };
     if (opts.extraHosts !== undefined && opts.extraHosts.trim() !== '') {
       const extra: unknown = YAML.parse(opts.extraHosts);
       if (extra === null || typeof extra !== 'object' || Array.isArray(extra)) {
@@ -273,7 +289,8 @@ class Lab implements NetnsLab {
     }
     const header = `# gauntlet netns lab ${this.prefix}: ${this.hosts.length} hosts on 10.213.${this.subnet}.0/24\n`;
     await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
-    await fs.writeFile(file, header + YAML.stringify({ all: { hosts } }));
+    // The access settings also go in all.vars, so extra hosts (a dead address, say) inherit the lab's user and key.
+    await fs.writeFile(file, header + YAML.stringify({ all: { vars: access, hosts } }));
   }
 
   async teardown(): Promise<void> {
@@ -296,7 +313,7 @@ class Lab implements NetnsLab {
       for (const h of this.hosts) if (h.pid !== null) procs[h.name] = { pid: h.pid, kind: 'sshd' };
       if (this.silentRecord?.pid != null) procs[this.silentRecord.name] = { pid: this.silentRecord.pid, kind: 'silent' };
       const state: LabState = { prefix: this.prefix, subnet: this.subnet, dir: this.dir, procs };
-      const file = stateFileFor(this.prefix);
+      const file = getStateFile(this.prefix);
       const tmp = `${file}.${process.pid}.tmp`;
       await fs.writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`);
       await fs.rename(tmp, file);
@@ -325,7 +342,7 @@ class Lab implements NetnsLab {
     await mapLimit(this.hosts, PARALLEL, async (h) => {
       h.hostKeyPublic = await generateKey(h.hostKeyPath, `gauntlet-${this.prefix}-${h.name}`);
     });
-    const lines = this.hosts.map((h) => `${knownHostsHost(h.address, h.port)} ${h.hostKeyPublic}`);
+    const lines = this.hosts.map((h) => `${formatKnownHostsHost(h.address, h.port)} ${h.hostKeyPublic}`);
     await fs.writeFile(this.knownHostsPath, `${lines.join('\n')}\n`);
   }
 
@@ -345,8 +362,8 @@ class Lab implements NetnsLab {
     ];
     const sw = ['link set dev lo up', 'link add name br0 type bridge', 'link set dev br0 up', 'link set dev uplink master br0', 'link set dev uplink up'];
     this.hosts.forEach((h, i) => {
-      root.push(...vethLines(h.ns, this.names.hostVeth(i), switchNs));
-      sw.push(...bridgePortLines(this.names.hostVeth(i)));
+      root.push(...buildVethLines(h.ns, this.names.hostVeth(i), switchNs));
+      sw.push(...buildBridgePortLines(this.names.hostVeth(i)));
     });
     await runIpBatch(root);
     await runIpBatch(sw, false, switchNs);
@@ -371,7 +388,7 @@ class Lab implements NetnsLab {
   private async launchSshd(h: NetnsHost): Promise<void> {
     const conf = this.sshdConfigPath(h);
     await fs.writeFile(conf, await this.sshdConfig(h));
-    await this.launch(h, [SSHD, '-D', '-e', '-f', conf]);
+    await this.launch(h, [SSHD, '-D', '-e', '-f', conf], true);
   }
 
   private async sshdConfig(h: NetnsHost): Promise<string> {
@@ -398,17 +415,32 @@ class Lab implements NetnsLab {
       'PrintLastLog no',
       'X11Forwarding no',
     ];
-    if (await fileExists(SFTP_SERVER)) lines.push(`Subsystem sftp ${SFTP_SERVER}`);
+    if (await isExecutable(SFTP_SERVER)) lines.push(`Subsystem sftp ${SFTP_SERVER}`);
     return `${lines.join('\n')}\n`;
   }
 
-  /** Spawn `ip netns exec NS argv…` detached in its own process group, logging to `<dir>/<name>.log`; record the PID. */
-  private async launch(h: NetnsHost, argv: string[]): Promise<void> {
+  /**
+   * Spawn `ip netns exec NS argv…` detached in its own process group, logging to `<dir>/<name>.log`; record the PID.
+   * With `maskRootRc`, root's shell start-up files are hidden in the process's own mount namespace first, so
+   * sessions on the host do not run the runner's ~/.bashrc (which can be slow or hang, e.g. `pyenv rehash`).
+   */
+  private async launch(h: NetnsHost, argv: string[], maskRootRc = false): Promise<void> {
+    let command = argv;
+    if (maskRootRc) {
+      const empty = path.join(this.dir, 'empty-rc');
+      await fs.writeFile(empty, '');
+      const masks: string[] = [];
+      for (const rc of ROOT_RC_FILES) {
+        const file = path.join('/root', rc);
+        if ((await fs.stat(file).catch(() => null))?.isFile()) masks.push(file);
+      }
+      command = ['/bin/sh', '-c', LAUNCH_SH, 'gauntlet-launch', empty, ...masks, '--', ...argv];
+    }
     const log = await fs.open(path.join(this.dir, `${h.name}.log`), 'a');
     let child: ChildProcess;
     let spawned: Promise<number>;
     try {
-      child = spawn('ip', ['netns', 'exec', h.ns, ...argv], {
+      child = spawn('ip', ['netns', 'exec', h.ns, ...command], {
         detached: true,
         stdio: ['ignore', log.fd, log.fd],
       });
@@ -441,7 +473,7 @@ class Lab implements NetnsLab {
         break;
       }
       try {
-        await tcpProbe(h.address, h.port, 1000);
+        await probeTcp(h.address, h.port, 1000);
         return;
       } catch (err) {
         lastError = (err as Error).message;
@@ -457,7 +489,7 @@ class Lab implements NetnsLab {
 
   /** Kill every process in the host's namespace by PID (the listener and its per-connection children). */
   private async killNamespace(h: NetnsHost): Promise<void> {
-    const pids = new Set(await pidsInNetns([h.ns]));
+    const pids = new Set(await listNetnsPids([h.ns]));
     if (h.pid !== null) pids.add(h.pid);
     await killPids([...pids]);
     h.pid = null;
@@ -476,8 +508,8 @@ class Lab implements NetnsLab {
       hostKeyPublic: '',
     };
     this.silentRecord = host;
-    await runIpBatch(vethLines(host.ns, this.names.silentVeth, this.names.switchNs));
-    await runIpBatch(bridgePortLines(this.names.silentVeth), false, this.names.switchNs);
+    await runIpBatch(buildVethLines(host.ns, this.names.silentVeth, this.names.switchNs));
+    await runIpBatch(buildBridgePortLines(this.names.silentVeth), false, this.names.switchNs);
     await configureNamespace(host.ns, host.address);
     await this.launch(host, [process.execPath, '-e', SILENT_SERVER_JS, host.address, `${SILENT_MARK}${this.dir}`]);
     await this.awaitListening(host);
@@ -493,7 +525,7 @@ function checkPrefix(prefix: string): void {
   }
 }
 
-function namesFor(prefix: string): Names {
+function buildNames(prefix: string): Names {
   const p = prefix.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
   return {
     uplink: `${prefix}-br`,
@@ -507,7 +539,7 @@ function namesFor(prefix: string): Names {
   };
 }
 
-function stateFileFor(prefix: string): string {
+function getStateFile(prefix: string): string {
   return path.join(NETNS_STATE_DIR, `${prefix}.json`);
 }
 
@@ -538,9 +570,13 @@ async function isOurProcess(pid: number, dir: string): Promise<boolean> {
   } catch {
     return false;
   }
+  // sshd rewrites its title into one string: "sshd: /usr/sbin/sshd -D -e -f <dir>/h0_sshd_config [listener] …".
+  const text = argv.join(' ');
   const exe = path.basename(argv[0] ?? '');
-  if (exe === 'sshd') return argv.some((a) => a.startsWith(`${dir}/`));
+  if (exe === 'sshd' || text.startsWith('sshd:')) return text.includes(` ${dir}/`);
   if (exe === 'node' || argv[0] === process.execPath) return argv.includes(`${SILENT_MARK}${dir}`);
+  // Between `ip netns exec` and the exec of sshd, the launcher shell.
+  if (exe === 'sh' && argv[3] === 'gauntlet-launch') return text.includes(` ${dir}/`);
   return false;
 }
 
@@ -576,7 +612,7 @@ async function killPids(pids: number[]): Promise<void> {
 }
 
 /** PIDs whose network namespace is one of the named ones (what `ip netns pids` reports, in one /proc pass). */
-async function pidsInNetns(namespaces: string[]): Promise<number[]> {
+async function listNetnsPids(namespaces: string[]): Promise<number[]> {
   const wanted = new Set<string>();
   for (const ns of namespaces) {
     try {
@@ -627,12 +663,12 @@ async function ensureSubnetFree(subnet: number): Promise<void> {
 }
 
 /** Root-namespace `ip -batch` lines creating a host namespace and a veth from the switch namespace to its `eth0`. */
-function vethLines(ns: string, veth: string, switchNs: string): string[] {
+function buildVethLines(ns: string, veth: string, switchNs: string): string[] {
   return [`netns add ${ns}`, `link add name ${veth} netns ${switchNs} type veth peer name eth0 netns ${ns}`];
 }
 
 /** Switch-namespace `ip -batch` lines attaching a host's veth to the bridge. */
-function bridgePortLines(veth: string): string[] {
+function buildBridgePortLines(veth: string): string[] {
   return [`link set dev ${veth} master br0`, `link set dev ${veth} up`];
 }
 
@@ -660,12 +696,12 @@ async function generateKey(file: string, comment: string): Promise<string> {
   return `${pub[0]} ${pub[1]}`;
 }
 
-function knownHostsHost(address: string, port: number): string {
+function formatKnownHostsHost(address: string, port: number): string {
   return port === 22 ? address : `[${address}]:${port}`;
 }
 
 /** Resolve once a TCP connect to address:port succeeds (closing it at once); reject on error or timeout. */
-function tcpProbe(address: string, port: number, timeoutMs: number): Promise<void> {
+function probeTcp(address: string, port: number, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host: address, port });
     const timer = setTimeout(() => {
@@ -685,7 +721,7 @@ function tcpProbe(address: string, port: number, timeoutMs: number): Promise<voi
   });
 }
 
-async function fileExists(file: string): Promise<boolean> {
+async function isExecutable(file: string): Promise<boolean> {
   try {
     await fs.access(file, fsConstants.X_OK);
     return true;

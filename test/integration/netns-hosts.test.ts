@@ -71,7 +71,7 @@ function collectAfterConnect(address: string, port: number, windowMs: number): P
 }
 
 /** OpenSSH client arguments for a lab host, ignoring every user or system ssh configuration. */
-function sshArgs(lab: NetnsLab, host: NetnsHost, knownHosts = lab.knownHostsPath): string[] {
+function buildSshArgs(lab: NetnsLab, host: NetnsHost, knownHosts = lab.knownHostsPath): string[] {
   return [
     '-F', '/dev/null',
     '-i', lab.clientKeyPath,
@@ -88,7 +88,7 @@ function sshArgs(lab: NetnsLab, host: NetnsHost, knownHosts = lab.knownHostsPath
 
 /** Run a command on a lab host with OpenSSH; never throws, returns the result. */
 function runSsh(lab: NetnsLab, host: NetnsHost, command: string) {
-  return execa('ssh', [...sshArgs(lab, host), command], { reject: false, timeout: 30_000 });
+  return execa('ssh', [...buildSshArgs(lab, host), command], { reject: false, timeout: 30_000 });
 }
 
 /** True when the PID exists and is not a zombie. */
@@ -175,8 +175,16 @@ describe('netns-hosts fixture: real sshd hosts in network namespaces', function 
   it('writes an Ansible inventory of the lab hosts', async function () {
     const file = path.join(lab.dir, 'inv', 'hosts.yaml');
     await lab.writeInventory(file, { extraHosts: `dead: {ansible_host: ${lab.deadAddress}}` });
-    const inv = YAML.parse(await fs.readFile(file, 'utf8')) as { all: { hosts: Record<string, Record<string, unknown>> } };
+    const inv = YAML.parse(await fs.readFile(file, 'utf8')) as {
+      all: { vars: Record<string, unknown>; hosts: Record<string, Record<string, unknown>> };
+    };
     expect(Object.keys(inv.all.hosts)).to.deep.equal(['h0', 'h1', 'h2', 'dead']);
+    expect(inv.all.hosts.dead).to.deep.equal({ ansible_host: lab.deadAddress });
+    expect(inv.all.vars).to.deep.equal({
+      ansible_user: 'root',
+      ansible_ssh_private_key_file: lab.clientKeyPath,
+      gauntlet_known_hosts: lab.knownHostsPath,
+    });
     expect(inv.all.hosts.h1).to.deep.equal({
       ansible_host: '10.213.9.11',
       ansible_port: 22,
@@ -207,7 +215,7 @@ describe('netns-hosts fixture: real sshd hosts in network namespaces', function 
   it('stopSshd kills the listener and established sessions (connects refused); startSshd restores it', async function () {
     const h = lab.hosts[1] as NetnsHost;
     const oldPid = h.pid as number;
-    const session = execa('ssh', [...sshArgs(lab, h), 'echo ready; exec sleep 300'], { reject: false, timeout: 60_000 });
+    const session = execa('ssh', [...buildSshArgs(lab, h), 'echo ready; exec sleep 300'], { reject: false, timeout: 60_000 });
     await new Promise<void>((resolve, reject) => {
       session.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
       void session.then((r) => reject(new Error(`ssh session ended early: ${r.stderr}`)));
@@ -242,7 +250,7 @@ describe('netns-hosts fixture: real sshd hosts in network namespaces', function 
     // With the new key trusted the host works again.
     const fresh = path.join(lab.dir, 'known_hosts.rotated');
     await fs.writeFile(fresh, `${h.address} ${h.hostKeyPublic}\n`);
-    const ok = await execa('ssh', [...sshArgs(lab, h, fresh), 'true'], { reject: false, timeout: 30_000 });
+    const ok = await execa('ssh', [...buildSshArgs(lab, h, fresh), 'true'], { reject: false, timeout: 30_000 });
     expect(ok.exitCode, ok.stderr).to.equal(0);
   });
 });
@@ -275,6 +283,9 @@ describe('netns-hosts fixture: convergence and teardown', function () {
     stray.unref();
     leftovers.push(stray.pid as number);
     for (const pid of leftovers) expect(await isAlive(pid), `leftover ${pid} runs`).to.equal(true);
+    // A namespace whose name was deleted while its sshd lives on: only the state file still knows that PID.
+    await execa('ip', ['netns', 'del', `${PREFIX}-0`]);
+    expect(await isAlive(summary.hosts[0]?.pid as number)).to.equal(true);
 
     // 2. A lab created in this process and never torn down.
     const first = await createNetnsLab({ prefix: PREFIX, count: 2, subnet: SUBNET });

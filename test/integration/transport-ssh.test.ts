@@ -108,13 +108,13 @@ describe('SSH transport (real sshd in network namespaces)', function () {
 
   it('ends a timed-out command\'s whole process group on the host', async () => {
     const transport = await connected(specFor(0));
-    const marker = `gauntlet-timeout-${process.pid}-${Date.now()}`;
-    const result = await transport.run(`sh -c 'sleep 300; echo ${marker}' & sleep 300`, { timeoutMs: 500 });
+    const seconds = 300 + (process.pid % 500);
+    const result = await transport.run(`sh -c 'sleep ${seconds}; echo done' & sleep ${seconds}`, { timeoutMs: 500 });
     expect(result.timedOut).to.equal(true);
     expect(result.isTerminated).to.equal(true);
     expect(result.exitCode).to.equal(null);
-    // Every process of that command is gone: nothing in the namespace still runs `sleep 300`.
-    const survivors = await transport.run(`for i in 1 2 3 4 5; do pgrep -f 'sleep 300' || break; sleep 0.5; done`);
+    // Every process of that command is gone. The bracket keeps pgrep from matching this probe's own command line.
+    const survivors = await transport.run(`for i in 1 2 3 4 5; do pgrep -f 'slee[p] ${seconds}' || break; sleep 0.5; done`);
     expect(survivors.stdout.trim()).to.equal('');
     const after = await transport.run('echo still-usable');
     expect(after.stdout).to.equal('still-usable\n');

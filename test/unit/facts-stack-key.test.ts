@@ -85,6 +85,7 @@ describe('stack key', () => {
   it('writes unknown for storage fields an engine did not give, and for a cgroup nobody could tell', () => {
     const facts = buildFacts('os-release-debian-12', dockerReport);
     facts.storage = { driver: 'btrfs', backingFs: '', dataRoot: '/var/lib/docker' };
+    facts.cgroup = { version: null };
     facts.probeErrors = { cgroup: 'stat: cannot read file system information', backingFs: 'stat failed' };
     expect(stackKeyOf(facts)).to.equal('debian-12/6.18.44-fc-v769/docker-20.10.24+dfsg1/btrfs/unknown/unknown');
   });
