@@ -3,3 +3,4 @@ export * from './host.js';
 export * from './command.js';
 export * from './facts.js';
 export * from './errors.js';
+export * from './run.js';

@@ -1,0 +1,270 @@
+// A run as recorded: the journal's events (one JSON object per line) and the outcomes they add up to.
+
+import type { Facts, RunnerFacts, StackKey } from './facts.js';
+
+/** How one test ended. `failed` is the suite's judgement; `error` means it could not be judged. */
+export type OutcomeKind = 'passed' | 'failed' | 'error' | 'skipped';
+
+/** The one failure type: the suite found the host wrong (an assertion, a thrown error, an unexpected exit code). */
+export const FAILURE_TYPE = 'ASSERTION';
+
+/**
+ * Constant `type`s of `<error>` for harness and host problems. Kernel fault classes (`PANIC`, `SOFT_LOCKUP`, …)
+ * join them once fault detection attributes an event to a test.
+ */
+export const HARNESS_ERROR_TYPES = {
+  /** The host could not be reached at all. */
+  HOST_UNREACHABLE: 'HOST_UNREACHABLE',
+  /** A test, hook or command ran past its timeout. */
+  TIMEOUT: 'TIMEOUT',
+  /** The runner was stopped (SIGINT, SIGTERM, or killed) before the test finished. */
+  INTERRUPTED: 'INTERRUPTED',
+  /** The host's connection died while the test ran (keepalives unanswered, reset, closed). */
+  LOST_CONNECTION: 'LOST_CONNECTION',
+  /** The worker running the host's tests exited or crashed unexpectedly. */
+  WORKER_CRASHED: 'WORKER_CRASHED',
+  /** A `before`/`beforeEach`/`after` hook failed, so the tests it guards could not be judged. */
+  HOOK_FAILED: 'HOOK_FAILED',
+  /** The suite file could not be loaded (syntax error, missing import). */
+  SUITE_LOAD_FAILED: 'SUITE_LOAD_FAILED',
+  /** Anything else that went wrong in gauntlet itself. */
+  HARNESS_ERROR: 'HARNESS_ERROR',
+} as const;
+
+export type HarnessErrorType = (typeof HARNESS_ERROR_TYPES)[keyof typeof HARNESS_ERROR_TYPES];
+
+/** What a suite declares about itself; the runner enforces it. */
+export interface SuiteMeta {
+  /** One line saying what the suite proves. */
+  description?: string;
+  /** Runs only on hosts with `gauntlet_disposable: true`. */
+  destructive?: boolean;
+  /** Facts a host must have; a host without them skips the suite with the reason. */
+  requires?: SuiteRequirements;
+  /** Default per-test timeout in milliseconds. */
+  timeoutMs?: number;
+  /** Parameters the suite reads from `params`, with defaults, for `gauntlet suites`. */
+  params?: Record<string, { default: unknown; description: string }>;
+}
+
+export interface SuiteRequirements {
+  /** `docker`, `podman`, or `any` engine. */
+  engine?: 'docker' | 'podman' | 'any';
+  /** Allowed storage drivers. */
+  storageDriver?: string[];
+  /** Allowed backing filesystems (docker's names: `extfs`, `xfs`, `btrfs`). */
+  backingFs?: string[];
+  cgroup?: 1 | 2;
+  /** `ssh` or `local`. */
+  connection?: 'ssh' | 'local';
+}
+
+/** A suite chosen for the run, identified by name and the digest of its file's content. */
+export interface SuiteRef {
+  name: string;
+  /** Absolute path of the spec file. */
+  path: string;
+  /** sha256 of the file's bytes, so a reproduction can prove it ran the same suite. */
+  digest: string;
+}
+
+export interface HostRef {
+  name: string;
+  id: string;
+}
+
+/** A cause that applies to every test a host did not finish. */
+export interface HostCause {
+  type: string;
+  message: string;
+}
+
+interface EventBase {
+  /** ISO 8601 time the event happened. */
+  ts: string;
+}
+
+export interface RunStartEvent extends EventBase {
+  type: 'run-start';
+  runId: string;
+  gauntletVersion: string;
+  argv: string[];
+  inventory: { file: string; digest: string };
+  limit: string | null;
+  hosts: HostRef[];
+  suites: SuiteRef[];
+  params: Record<string, unknown>;
+  seed: number;
+  shard: { index: number; total: number } | null;
+  retries: number;
+  runner: RunnerFacts | null;
+}
+
+export interface HostFactsEvent extends EventBase {
+  type: 'host-facts';
+  host: string;
+  id: string;
+  stackKey: StackKey;
+  facts: Facts;
+}
+
+export interface HostUnreachableEvent extends EventBase {
+  type: 'host-unreachable';
+  host: string;
+  id: string;
+  error: string;
+}
+
+/** The tests a suite will run on a host, announced before the first one starts, so none can be dropped. */
+export interface SuitePlanEvent extends EventBase {
+  type: 'suite-plan';
+  host: string;
+  suite: string;
+  /** Full titles within the suite (`describe > it`), in run order. */
+  tests: string[];
+  meta: SuiteMeta;
+  /** The whole suite is skipped on this host, with the reason (destructive, requirements, bail). */
+  skipped?: string;
+  /** The suite file could not be loaded; `tests` is then empty. */
+  loadError?: string;
+}
+
+export interface SuiteStartEvent extends EventBase {
+  type: 'suite-start';
+  host: string;
+  suite: string;
+}
+
+export interface TestStartEvent extends EventBase {
+  type: 'test-start';
+  host: string;
+  suite: string;
+  title: string;
+  attempt: number;
+}
+
+export interface TestEndEvent extends EventBase {
+  type: 'test-end';
+  host: string;
+  suite: string;
+  title: string;
+  outcome: OutcomeKind;
+  /** `ASSERTION` for failures; a harness or kernel class for errors. */
+  errorType?: string;
+  /** One line. */
+  message?: string;
+  /** Stack, diff or command output behind the message. */
+  detail?: string;
+  /** What the test logged and the commands it ran. */
+  output: string;
+  durationMs: number;
+  attempt: number;
+  /** Passed only after failing on an earlier attempt. */
+  flaky: boolean;
+}
+
+export interface MetricEvent extends EventBase {
+  type: 'metric';
+  host: string;
+  suite: string;
+  name: string;
+  value: number;
+  unit: string;
+}
+
+export interface SuiteEndEvent extends EventBase {
+  type: 'suite-end';
+  host: string;
+  suite: string;
+  durationMs: number;
+}
+
+export interface HostEndEvent extends EventBase {
+  type: 'host-end';
+  host: string;
+  /** Set when the host's work ended early; its unfinished tests take this cause. */
+  error?: HostCause;
+}
+
+export interface RunEndEvent extends EventBase {
+  type: 'run-end';
+  exitCode: number;
+  /** `SIGINT` / `SIGTERM` when the run was stopped. */
+  interrupted?: string;
+}
+
+export type JournalEvent =
+  | RunStartEvent
+  | HostFactsEvent
+  | HostUnreachableEvent
+  | SuitePlanEvent
+  | SuiteStartEvent
+  | TestStartEvent
+  | TestEndEvent
+  | MetricEvent
+  | SuiteEndEvent
+  | HostEndEvent
+  | RunEndEvent;
+
+/** Events a host's worker sends to the runner, which journals them as they come. */
+export type WorkerEvent = Exclude<JournalEvent, RunStartEvent | RunEndEvent>;
+
+/** One test's final outcome, after reconciling plans, attempts and causes. */
+export interface TestRecord {
+  title: string;
+  outcome: OutcomeKind;
+  errorType?: string;
+  message?: string;
+  detail?: string;
+  output: string;
+  startedAt?: string;
+  durationMs: number;
+  attempts: number;
+  flaky: boolean;
+}
+
+export interface Metric {
+  name: string;
+  value: number;
+  unit: string;
+}
+
+/** One suite on one host: a JUnit `<testsuite>` named `SUITE @ HOST`. */
+export interface HostSuiteRecord {
+  host: string;
+  suite: string;
+  startedAt?: string;
+  durationMs: number;
+  tests: TestRecord[];
+  metrics: Metric[];
+  skipped?: string;
+}
+
+export interface HostRecord {
+  name: string;
+  id: string;
+  stackKey: StackKey | null;
+  facts: Facts | null;
+  unreachable: string | null;
+  /** Why the host's work ended early, if it did. */
+  cause: HostCause | null;
+}
+
+/** A whole run, as rebuilt from its journal. */
+export interface RunRecord {
+  start: RunStartEvent;
+  hosts: HostRecord[];
+  suites: HostSuiteRecord[];
+  end: RunEndEvent | null;
+}
+
+export interface RunSummary {
+  hostsTotal: number;
+  /** Hosts that were reached and ran their suites. */
+  hostsRan: number;
+  passed: number;
+  failed: number;
+  errors: number;
+  skipped: number;
+  flaky: number;
+}
