@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
+import { execa, type Options as ExecaOptions } from 'execa';
 import { BenchError } from './benchmark.js';
 
 export const TIME_BIN = '/usr/bin/time';
@@ -67,25 +67,72 @@ export function formatArgv(argv: string[]): string {
 export async function runUnderTime(argv: string[], reportFile: string, opts: RunOptions): Promise<TimedRun> {
   const [file, ...args] = argv;
   if (file === undefined) throw new Error('runUnderTime: empty argv');
-  let result;
-  try {
-    result = await execa(TIME_BIN, ['-v', '-o', reportFile, file, ...args], {
-      env: opts.env,
-      cwd: opts.cwd,
-      cancelSignal: opts.signal,
-      reject: false,
-      stdin: 'ignore',
-      maxBuffer: 256 * 1024 * 1024,
-    });
-  } catch (err) {
-    throw asBenchError(err, formatArgv(argv));
-  }
-  if (result.isCanceled) throw new BenchError('ABORTED', `interrupted while running ${formatArgv(argv)}`);
+  const result = await runInOwnGroup(TIME_BIN, ['-v', '-o', reportFile, file, ...args], opts, false, formatArgv(argv));
   const report = await readFile(reportFile, 'utf8').catch(() => '');
   if (report === '') {
     throw new BenchError('TOOL_FAILED', `${TIME_BIN} -v wrote no report for ${formatArgv(argv)}: ${result.stderr.trim() || result.shortMessage || ''}`);
   }
   return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr, usage: parseTimeReport(report) };
+}
+
+/** How long a process group gets between SIGTERM and SIGKILL once the run is aborted. */
+const KILL_GRACE_MS = 5000;
+
+/**
+ * Run a tool in a process group of its own and wait for it. On abort the whole group is ended (SIGTERM, then
+ * SIGKILL): the group id is our child's PID, so this reaches exactly the tool and the commands it started,
+ * not just the tool while its orphaned command keeps our pipes, and the lab, busy.
+ */
+async function runInOwnGroup(
+  file: string,
+  args: string[],
+  opts: RunOptions,
+  /** Send the tool's output to our stderr (for progress) instead of capturing it. */
+  toStderr: boolean,
+  what: string,
+): Promise<{ exitCode?: number; signal?: string; stdout: string; stderr: string; shortMessage?: string }> {
+  if (opts.signal.aborted) throw new BenchError('ABORTED', `interrupted before running ${what}`);
+  const options: ExecaOptions = {
+    env: opts.env,
+    cwd: opts.cwd,
+    reject: false,
+    detached: true,
+    stdin: 'ignore',
+    ...(toStderr ? { stdout: 2, stderr: 2 } : { stdout: 'pipe', stderr: 'pipe' }),
+    maxBuffer: 256 * 1024 * 1024,
+  };
+  const child = execa(file, args, options);
+  const pgid = child.pid;
+  let killTimer: NodeJS.Timeout | undefined;
+  const signalGroup = (sig: NodeJS.Signals): void => {
+    if (pgid === undefined) return;
+    try {
+      process.kill(-pgid, sig);
+    } catch {
+      // The group is already gone.
+    }
+  };
+  const onAbort = (): void => {
+    signalGroup('SIGTERM');
+    killTimer = setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS);
+  };
+  opts.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const result = await child;
+    const failed = result as { code?: string; failed?: boolean; shortMessage?: string };
+    if (failed.failed && failed.code === 'ENOENT') throw new BenchError('TOOL_MISSING', `cannot run ${what}: ${file} is not installed`);
+    if (opts.signal.aborted) throw new BenchError('ABORTED', `interrupted while running ${what}`);
+    return {
+      exitCode: result.exitCode,
+      signal: result.signal,
+      stdout: typeof result.stdout === 'string' ? result.stdout : '',
+      stderr: typeof result.stderr === 'string' ? result.stderr : '',
+      shortMessage: failed.shortMessage,
+    };
+  } finally {
+    opts.signal.removeEventListener('abort', onAbort);
+    clearTimeout(killTimer);
+  }
 }
 
 /** Parse GNU time's `-v` report. */
@@ -125,21 +172,7 @@ export interface HyperfineOptions extends RunOptions {
 export async function runHyperfine(commands: BenchCommand[], opts: HyperfineOptions): Promise<HyperfineStats[]> {
   const args = ['-N', '--style', 'basic', '--warmup', String(opts.warmup), '--runs', String(opts.runs), '--export-json', opts.exportJson];
   for (const c of commands) args.push('-n', c.name, formatArgv(c.argv));
-  let result;
-  try {
-    result = await execa('hyperfine', args, {
-      env: opts.env,
-      cwd: opts.cwd,
-      cancelSignal: opts.signal,
-      reject: false,
-      stdin: 'ignore',
-      stdout: 2,
-      stderr: 2,
-    });
-  } catch (err) {
-    throw asBenchError(err, 'hyperfine');
-  }
-  if (result.isCanceled) throw new BenchError('ABORTED', 'interrupted while hyperfine was measuring');
+  const result = await runInOwnGroup('hyperfine', args, opts, true, 'hyperfine');
   if (result.exitCode !== 0) {
     throw new BenchError('TOOL_FAILED', `hyperfine exited ${String(result.exitCode ?? result.signal)} (a measured command failed? see its output above)`);
   }
@@ -245,11 +278,4 @@ export function formatSeconds(s: number): string {
 
 export function formatMiB(kb: number): string {
   return `${(kb / 1024).toFixed(1)} MiB`;
-}
-
-function asBenchError(err: unknown, what: string): BenchError {
-  const e = err as { code?: string; isCanceled?: boolean; message?: string };
-  if (e.isCanceled) return new BenchError('ABORTED', `interrupted while running ${what}`, { cause: err });
-  if (e.code === 'ENOENT') return new BenchError('TOOL_MISSING', `cannot run ${what}: not installed`, { cause: err });
-  return new BenchError('TOOL_FAILED', `${what}: ${e.message ?? String(err)}`, { cause: err });
 }

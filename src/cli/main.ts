@@ -3,6 +3,8 @@
 
 import { Command, CommanderError } from 'commander';
 import { registerFactsCommand } from './commands/facts.js';
+import { registerReportCommand } from './commands/report.js';
+import { registerRunCommand } from './commands/run.js';
 import { EXIT, reportError } from './errors.js';
 import { readGauntletVersion } from '../facts/index.js';
 
@@ -17,7 +19,9 @@ export function buildProgram(version: string): Command {
       outputError: (text, write) => write(text.replace(/^error: /, 'gauntlet: ')),
     });
   program.enablePositionalOptions();
+  registerRunCommand(program);
   registerFactsCommand(program);
+  registerReportCommand(program);
   return program;
 }
 

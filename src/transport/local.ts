@@ -1,9 +1,12 @@
 // The local transport: runs commands on the runner itself with execa, for `ansible_connection: local`.
 
 import { copyFile, writeFile } from 'node:fs/promises';
+import { connect as connectSocket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import Docker from 'dockerode';
 import { execa } from 'execa';
 import { GauntletError, type CommandResult, type HostSpec, type RunOptions } from '../model/index.js';
+import { describeErrno } from './errno.js';
 import { buildResult, DEFAULT_MAX_BUFFER, OutputCollector } from './output.js';
 import type { ConnectionState, Transport } from './transport.js';
 
@@ -82,6 +85,16 @@ export class LocalTransport implements Transport {
   async upload(source: string | Buffer, remotePath: string): Promise<void> {
     if (typeof source === 'string') await copyFile(source, remotePath);
     else await writeFile(remotePath, source);
+  }
+
+  openDockerStream(): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      const socket = connectSocket(this.host.dockerSocket);
+      socket.once('connect', () => resolve(socket));
+      socket.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new GauntletError('ENGINE_UNAVAILABLE', `cannot reach ${this.dockerEndpoint()}: ${describeErrno(err.code)}`, { cause: err })),
+      );
+    });
   }
 
   docker(): Docker {

@@ -96,6 +96,8 @@ export class SshTransport implements Transport {
   private closing = false;
   private readonly channels: LimitFunction;
   private readonly pending = new Set<(err: Error) => void>();
+  /** Commands still running, by the session PID each reported, so closing can end them on the host. */
+  private readonly inflight = new Set<PidLineSplitter>();
   private readonly lostListeners: Array<(err: Error) => void> = [];
   private dockerClient: Docker | undefined;
   private dockerVia: 'streamlocal' | 'dial-stdio' = 'streamlocal';
@@ -369,6 +371,7 @@ export class SshTransport implements Transport {
     const stdout = new OutputCollector(limit, options.onStdout);
     const stderr = new OutputCollector(limit, options.onStderr);
     const pidLine = new PidLineSplitter((chunk) => stderr.push(chunk));
+    this.inflight.add(pidLine);
     const startedAt = performance.now();
     // The session's shell prints its PID (the session and process-group leader) on stderr before becoming the
     // command, so a timeout can end the whole process group from a second channel: sshd ignores SSH `signal`
@@ -390,6 +393,7 @@ export class SshTransport implements Transport {
         clearTimeout(timer);
         clearTimeout(graceTimer);
         this.pending.delete(onLost);
+        this.inflight.delete(pidLine);
         if (err) reject(new CommandLostError(err.message, snapshot()));
         else if (!sawExit && !timedOut) reject(new CommandLostError('the channel closed without an exit status', snapshot()));
         else resolve(snapshot());
@@ -401,6 +405,7 @@ export class SshTransport implements Transport {
         if (err) {
           done = true;
           this.pending.delete(onLost);
+          this.inflight.delete(pidLine);
           const code = this.current === 'ready' ? 'COMMAND_FAILED' : 'LOST_CONNECTION';
           reject(new GauntletError(code, `could not open a channel on ${this.host.id}: ${err.message}`, { cause: err }));
           return;
@@ -480,7 +485,7 @@ export class SshTransport implements Transport {
   }
 
   /** A stream to the engine's unix socket: OpenSSH stream-local forwarding, else `docker system dial-stdio`. */
-  private openDockerStream(): Promise<Duplex> {
+  openDockerStream(): Promise<Duplex> {
     const client = this.requireClient();
     const viaDialStdio = (): Promise<Duplex> =>
       new Promise((resolve, reject) => {
@@ -525,6 +530,7 @@ export class SshTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    await this.endInflightCommands();
     this.closing = true;
     const closed = new GauntletError('LOST_CONNECTION', 'connection closed by gauntlet');
     for (const fail of [...this.pending]) fail(closed);
@@ -547,6 +553,29 @@ export class SshTransport implements Transport {
 
   onLost(listener: (err: Error) => void): void {
     this.lostListeners.push(listener);
+  }
+
+  /** Kills the process groups of commands still running, so closing early (an interrupted run) leaves nothing behind. */
+  private async endInflightCommands(): Promise<void> {
+    const pids = [...this.inflight].map((line) => line.pid).filter((pid): pid is number => pid !== undefined);
+    if (pids.length === 0 || this.current !== 'ready' || !this.client) return;
+    const client = this.client;
+    const targets = pids.map((pid) => `-${pid} ${pid}`).join(' ');
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      client.exec(`kill -KILL -- ${targets} 2>/dev/null`, (err, stream) => {
+        if (err) {
+          clearTimeout(timer);
+          resolve();
+          return;
+        }
+        stream.resume().on('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        stream.end();
+      });
+    });
   }
 }
 

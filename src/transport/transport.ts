@@ -1,5 +1,6 @@
 // The Transport interface: how any layer above runs commands on a host without knowing ssh2 or execa.
 
+import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { CommandResult, HostSpec, RunOptions } from '../model/index.js';
 
@@ -18,6 +19,8 @@ export interface Transport {
   run(command: string, options?: RunOptions): Promise<CommandResult>;
   /** Copies a local file or buffer to a path on the host. */
   upload(source: string | Buffer, remotePath: string): Promise<void>;
+  /** A raw byte stream to the host's engine socket, over this same connection (for HTTP clients elsewhere). */
+  openDockerStream(): Promise<Duplex>;
   /** A dockerode client bound to this host's engine socket, over this same connection. */
   docker(): Docker;
   /** A one-line description of the docker endpoint `docker()` talks to, for facts. */

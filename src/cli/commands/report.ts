@@ -1,0 +1,43 @@
+// `gauntlet report DIR`: rebuilds a run's junit.xml from its journal alone, prints the summary, exits as the run did.
+
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { GauntletError } from '../../model/index.js';
+import { buildRunRecord, exitCodeOf, formatSummary, readJournal, summarizeRun, writeJunit } from '../../report/index.js';
+
+export function registerReportCommand(program: Command): void {
+  program
+    .command('report')
+    .description('Rebuild <dir>/junit.xml from <dir>/journal.jsonl (also after a killed run) and print the run\'s summary.')
+    .argument('<dir>', 'a run directory, reports/<run-id>')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 everything passed, 1 a test failed or errored (an unreachable host\'s tests are errors),\n' +
+        '130/143 the run was interrupted by SIGINT/SIGTERM, 2 bad input (no such directory, no or corrupt journal).',
+    )
+    .action(async (dir: string) => {
+      await assertDirectory(dir);
+      const { events, warnings } = await readJournal(join(dir, 'journal.jsonl'));
+      for (const warning of warnings) process.stderr.write(`gauntlet: warning: ${warning}\n`);
+      const record = buildRunRecord(events);
+      const junitPath = join(dir, 'junit.xml');
+      await writeJunit(record, junitPath);
+      const lines = [formatSummary(summarizeRun(record)), `junit: ${junitPath}`];
+      if (record.end?.interrupted) lines.unshift(`run ${record.start.runId} was interrupted by ${record.end.interrupted}`);
+      else if (!record.end) lines.unshift(`run ${record.start.runId} did not finish: its journal has no run-end (was the runner killed?)`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+      process.exitCode = exitCodeOf(record);
+    });
+}
+
+async function assertDirectory(dir: string): Promise<void> {
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(dir)).isDirectory();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new GauntletError('USAGE', code === 'ENOENT' ? `${dir}: no such directory` : `${dir}: ${(err as Error).message}`, { cause: err });
+  }
+  if (!isDirectory) throw new GauntletError('USAGE', `${dir}: not a directory (expected a run directory, reports/<run-id>)`);
+}

@@ -1,0 +1,133 @@
+// `gauntlet run`: suites on every selected host at once, with a journal, JUnit and a summary.
+
+import { randomInt } from 'node:crypto';
+import type { Command } from 'commander';
+import { loadInventory, selectHosts } from '../../inventory/index.js';
+import { GauntletError } from '../../model/index.js';
+import { createTerminalReporter } from '../../report/index.js';
+import { findShippedSuitesDir, parseShard, resolveSuites, Run } from '../../runner/index.js';
+import { EXIT } from '../errors.js';
+import { addInventoryOptions, type InventoryOptions } from '../options.js';
+
+interface RunOptions extends InventoryOptions {
+  suite: string[];
+  suitesDir?: string;
+  param: string[];
+  seed?: string;
+  workers?: string;
+  retries: string;
+  shard?: string;
+  bail?: boolean;
+  timeout?: string;
+  suiteTimeout?: string;
+  out: string;
+  verbose?: boolean;
+}
+
+/** The most hosts worked on at once unless --workers says otherwise. */
+const DEFAULT_MAX_WORKERS = 64;
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function registerRunCommand(program: Command): void {
+  const command = program
+    .command('run')
+    .description('Run suites on every selected host at once and write reports/<run-id>/ (journal.jsonl, junit.xml).')
+    .option('-s, --suite <name|path>', 'suite name from the suites folder, a file or a folder (repeatable, comma-separated); default: every suite', collect, [])
+    .option('--suites-dir <dir>', 'folder that suite names are looked up in (default: the shipped suites/)')
+    .option('-p, --param <key=value>', 'parameter for the suites (repeatable); values are JSON when they parse as JSON', collect, [])
+    .option('--seed <n>', 'seed for the suites\' random choices (default: random; always recorded)')
+    .option('-w, --workers <n>', `hosts worked on at once (default: all selected, up to ${DEFAULT_MAX_WORKERS})`)
+    .option('--retries <n>', 'retry a failing test up to n times; one that then passes is reported flaky', '0')
+    .option('--shard <i/n>', 'run only shard i of n of the host × suite pairs (for parallel CI jobs)')
+    .option('--bail', 'stop a host\'s remaining tests after its first failure')
+    .option('--timeout <seconds>', 'per-test timeout, overriding the suites\' own')
+    .option('--suite-timeout <seconds>', 'stop a suite still running after this long; its unfinished tests are errors')
+    .option('-o, --out <dir>', 'parent folder of the run\'s report folder', 'reports')
+    .option('-v, --verbose', 'print every test start, not just outcomes');
+  addInventoryOptions(command);
+  command.addHelpText(
+    'after',
+    [
+      '',
+      'With no --suite, every shipped suite runs, and scale defaults to quick (pass --param scale=full for a qualification run).',
+      'Suites marked destructive run only on hosts with gauntlet_disposable: true; elsewhere they are reported as skipped with the reason.',
+      '',
+      'Exit codes: 0 everything passed, 1 a test failed or errored or a host was unreachable, 2 bad input, 130/143 interrupted.',
+    ].join('\n'),
+  );
+  command.action(async (options: RunOptions) => {
+    const inventory = await loadInventory(options.inventory);
+    const hosts = selectHosts(inventory, options.limit);
+    const suites = await resolveSuites(options.suite, options.suitesDir ?? findShippedSuitesDir());
+    const params = parseParams(options.param);
+    if (options.suite.length === 0 && params.scale === undefined) params.scale = 'quick';
+    const workers = options.workers === undefined ? Math.min(hosts.length, DEFAULT_MAX_WORKERS) : parseCount('--workers', options.workers, 1);
+    const live = Boolean(process.stdout.isTTY) && !process.env.CI;
+
+    const run = new Run({
+      inventory,
+      hosts,
+      limit: options.limit ?? null,
+      suites,
+      params,
+      seed: options.seed === undefined ? randomInt(0, 2 ** 31) : parseCount('--seed', options.seed, 0),
+      shard: options.shard ? parseShard(options.shard) : null,
+      retries: parseCount('--retries', options.retries, 0),
+      bail: Boolean(options.bail),
+      timeoutMs: options.timeout === undefined ? null : parseSeconds('--timeout', options.timeout),
+      suiteTimeoutMs: options.suiteTimeout === undefined ? null : parseSeconds('--suite-timeout', options.suiteTimeout),
+      workers,
+      outDir: options.out,
+      acceptNewHostKeys: Boolean(options.acceptNewHostKeys),
+      argv: process.argv.slice(2),
+      reporters: [createTerminalReporter({ stream: process.stdout, live, verbose: Boolean(options.verbose) })],
+    });
+
+    let interrupting = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (interrupting) process.exit(signal === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM);
+      interrupting = true;
+      // The live view reports the interruption itself; a line on stderr would tear its frame.
+      if (!live) process.stderr.write(`gauntlet: ${signal}: stopping; unfinished tests are reported as INTERRUPTED (again to quit at once)\n`);
+      void run.interrupt(signal).then(() => process.exit(signal === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM));
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const result = await run.execute();
+    process.exitCode = result.exitCode;
+  });
+}
+
+/** `key=value` pairs; values that parse as JSON are JSON (`3`, `true`, `[1,2]`), the rest strings. */
+export function parseParams(pairs: string[]): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    const key = eq > 0 ? pair.slice(0, eq) : '';
+    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key)) {
+      throw new GauntletError('USAGE', `--param: expected key=value with a key of letters, digits, _ . -, got ${JSON.stringify(pair)}`);
+    }
+    const text = pair.slice(eq + 1);
+    try {
+      params[key] = JSON.parse(text);
+    } catch {
+      params[key] = text;
+    }
+  }
+  return params;
+}
+
+function parseCount(flag: string, text: string, min: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) {
+    throw new GauntletError('USAGE', `${flag}: expected a whole number ≥ ${min}, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+function parseSeconds(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new GauntletError('USAGE', `${flag}: expected a number of seconds > 0, got ${JSON.stringify(text)}`);
+  return Math.round(value * 1000);
+}

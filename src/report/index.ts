@@ -1,0 +1,6 @@
+// The report layer: the journal, the run record rebuilt from it, JUnit output, and the Reporter interface.
+export * from './reporter.js';
+export * from './journal.js';
+export * from './run-record.js';
+export * from './junit.js';
+export * from './terminal.js';

@@ -1,0 +1,177 @@
+// The `host` a suite uses inside a worker: every command, upload and engine stream goes through the runner's connection.
+
+import { createRequire } from 'node:module';
+import type { Duplex } from 'node:stream';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Agent as HttpAgent } from 'node:http';
+import type Docker from 'dockerode';
+import { GauntletError, type CommandResult, type Facts, type HostSpec } from '../model/index.js';
+import { createPortStream } from './port-stream.js';
+import type { CallRunOptions, RunnerMessage, SerializedError, WorkerMessage } from './rpc.js';
+import type { Host, HostRunOptions, HostRunResult } from './suite-api.js';
+
+const require = createRequire(import.meta.url);
+
+/** Calls the runner over the worker's port; a lost connection fails every pending and later call. */
+export class RunnerClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
+  private lost: SerializedError | null = null;
+  private readonly lostListeners: Array<(error: SerializedError) => void> = [];
+
+  constructor(private readonly port: MessagePort) {
+    port.on('message', (message: RunnerMessage) => this.receive(message));
+  }
+
+  private receive(message: RunnerMessage): void {
+    if (message.kind === 'lost') {
+      this.lost = message.error;
+      for (const { reject } of this.pending.values()) reject(toError(message.error));
+      this.pending.clear();
+      for (const listener of this.lostListeners) listener(message.error);
+      return;
+    }
+    const call = this.pending.get(message.id);
+    if (!call) return;
+    this.pending.delete(message.id);
+    if (message.ok) call.resolve(message.value);
+    else call.reject(toError(message.error));
+  }
+
+  onLost(listener: (error: SerializedError) => void): void {
+    this.lostListeners.push(listener);
+  }
+
+  get lostError(): SerializedError | null {
+    return this.lost;
+  }
+
+  send(message: WorkerMessage, transfer: MessagePort[] = []): void {
+    this.port.postMessage(message, transfer);
+  }
+
+  call<T>(build: (id: number) => WorkerMessage, transfer: MessagePort[] = []): Promise<T> {
+    if (this.lost) return Promise.reject(toError(this.lost));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.send(build(id), transfer);
+    });
+  }
+}
+
+/** Rebuilds a runner-side error in the worker with its code (and partial command result) intact. */
+function toError(error: SerializedError): Error {
+  const err = new GauntletError(error.code as GauntletError['code'], error.message);
+  if (error.result) Object.assign(err, { result: error.result });
+  return err;
+}
+
+export interface HostHandleHooks {
+  /** Default command timeout: the current test's timeout. */
+  defaultTimeoutMs(): number;
+  /** Appends to the current test's output. */
+  appendOutput(line: string): void;
+  recordMetric(name: string, value: number, unit: string): void;
+}
+
+/** Builds the `host` global for one host. */
+export function createHostHandle(spec: HostSpec, facts: Facts | null, client: RunnerClient, hooks: HostHandleHooks): Host {
+  let docker: Docker | undefined;
+
+  const run = async (command: string, options: HostRunOptions = {}): Promise<HostRunResult> => {
+    const callOptions: CallRunOptions = {
+      timeoutMs: options.timeout ?? hooks.defaultTimeoutMs(),
+      env: options.env,
+      stdin: options.stdin,
+    };
+    let result: CommandResult;
+    try {
+      result = await client.call<CommandResult>((id) => ({ kind: 'run', id, command, options: callOptions }));
+    } catch (err) {
+      hooks.appendOutput(`$ ${command}\n  could not run: ${(err as Error).message}`);
+      throw err;
+    }
+    const status = result.timedOut ? `timed out after ${result.durationMs} ms` : result.signal ? `killed by SIG${result.signal}` : `exit ${result.exitCode}`;
+    hooks.appendOutput(`$ ${command}\n  ${status} in ${result.durationMs} ms${transcriptTail(result)}`);
+    const { stdout, stderr, exitCode, signal, durationMs, timedOut } = result;
+    return { stdout, stderr, exitCode, signal, durationMs, timedOut };
+  };
+
+  const runExpect = async (command: string, codes: number[] = [0], options?: HostRunOptions): Promise<HostRunResult> => {
+    const result = await run(command, options);
+    if (result.exitCode === null || !codes.includes(result.exitCode)) {
+      const how = result.timedOut ? 'timed out' : result.signal ? `was killed by SIG${result.signal}` : `exited ${result.exitCode}`;
+      const stderr = result.stderr.trim().split('\n').slice(-3).join(' | ');
+      throw new CommandExpectationError(`\`${command}\` ${how}, expected exit ${codes.join(' or ')}${stderr ? `: ${stderr}` : ''}`, result);
+    }
+    return result;
+  };
+
+  return {
+    name: spec.name,
+    id: spec.id,
+    facts,
+    vars: spec.vars,
+    run,
+    runExpect,
+    checkOutput: async (command, options) => (await runExpect(command, [0], options)).stdout,
+    upload: async (source, remotePath) => {
+      await client.call<void>((id) => ({ kind: 'upload', id, source: typeof source === 'string' ? source : new Uint8Array(source), remotePath }));
+      hooks.appendOutput(`upload ${typeof source === 'string' ? source : `${source.length} bytes`} → ${remotePath}`);
+    },
+    get docker(): Docker {
+      docker ??= createDocker(client);
+      return docker;
+    },
+    log: (message) => hooks.appendOutput(message),
+    metric: (name, value, unit = '') => {
+      if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new TypeError(`metric name ${JSON.stringify(name)}: use letters, digits, _ . -`);
+      if (!Number.isFinite(value)) throw new TypeError(`metric ${name}: value must be a finite number, got ${value}`);
+      hooks.recordMetric(name, value, unit);
+    },
+  };
+}
+
+/** A failed `runExpect`/`checkOutput`: the host did not behave, so the test fails (not a harness error). */
+export class CommandExpectationError extends Error {
+  constructor(
+    message: string,
+    readonly result: HostRunResult,
+  ) {
+    super(message);
+    this.name = 'CommandExpectationError';
+  }
+}
+
+function transcriptTail(result: CommandResult): string {
+  if (result.exitCode === 0) return '';
+  const tail = result.stderr.trim().split('\n').slice(-5).join('\n  | ');
+  return tail ? `\n  | ${tail}` : '';
+}
+
+/** dockerode whose every HTTP connection is an engine stream the runner opens on the host's connection. */
+function createDocker(client: RunnerClient): Docker {
+  const DockerClass = require('dockerode') as typeof Docker;
+  const agent = new HttpAgent({ keepAlive: false });
+  (agent as unknown as { createConnection: unknown }).createConnection = (
+    _options: unknown,
+    callback: (err: Error | null, stream?: Duplex) => void,
+  ): void => {
+    const { port1, port2 } = new MessageChannel();
+    client.call<void>((id) => ({ kind: 'docker-open', id, port: port2 }), [port2]).then(
+      () => {
+        const stream = createPortStream(port1);
+        for (const method of ['setNoDelay', 'setKeepAlive', 'setTimeout', 'ref', 'unref']) {
+          (stream as unknown as Record<string, unknown>)[method] = () => stream;
+        }
+        callback(null, stream);
+      },
+      (err: Error) => {
+        port1.close();
+        callback(err);
+      },
+    );
+  };
+  return new DockerClass({ protocol: 'http', host: 'docker', port: 80, agent } as Docker.DockerOptions);
+}

@@ -1,0 +1,262 @@
+// A host's worker thread: loads the suites with mocha, announces every planned test, runs them, and reports events.
+
+import { formatWithOptions } from 'node:util';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import Mocha from 'mocha';
+import {
+  FAILURE_TYPE,
+  HARNESS_ERROR_TYPES,
+  type Facts,
+  type HostSpec,
+  type OutcomeKind,
+  type SuiteMeta,
+  type SuiteRef,
+  type TestEndEvent,
+  type WorkerEvent,
+} from '../model/index.js';
+import { createHostHandle, RunnerClient } from './host-handle.js';
+import { unmetRequirement } from './requirements.js';
+import { installSuiteContext } from './suite-api.js';
+
+export interface WorkerInput {
+  host: HostSpec;
+  facts: Facts | null;
+  /** Set when the host could not be reached: the suites are only planned, so every test is reported. */
+  unreachable: string | null;
+  suites: SuiteRef[];
+  params: Record<string, unknown>;
+  seed: number;
+  /** `--timeout`: overrides every suite's own default. */
+  timeoutMs: number | null;
+  retries: number;
+  bail: boolean;
+  /** Whether any suite needs the TypeScript loader. */
+  typescript: boolean;
+}
+
+/** A test's timeout when neither the suite nor `--timeout` gives one. */
+const DEFAULT_TEST_TIMEOUT_MS = 120_000;
+
+interface LoadedSuite {
+  ref: SuiteRef;
+  mocha: Mocha | null;
+  meta: SuiteMeta;
+  tests: string[];
+  loadError?: string;
+}
+
+const input = workerData as WorkerInput;
+const port = parentPort as MessagePort;
+const client = new RunnerClient(port);
+
+const now = (): string => new Date().toISOString();
+const emit = (event: WorkerEvent): void => client.send({ kind: 'event', event });
+
+let current: { suite: string; output: string[]; timeoutMs: number } = { suite: '', output: [], timeoutMs: DEFAULT_TEST_TIMEOUT_MS };
+let declaredMeta: SuiteMeta = {};
+
+const host = createHostHandle(input.host, input.facts, client, {
+  defaultTimeoutMs: () => current.timeoutMs,
+  appendOutput: (line) => current.output.push(line),
+  recordMetric: (name, value, unit) => emit({ type: 'metric', ts: now(), host: input.host.name, suite: current.suite, name, value, unit }),
+});
+
+// A suite's console output is part of the test that printed it, not noise on the runner's terminal.
+for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+  console[method] = (...args: unknown[]) => current.output.push(formatWithOptions({ colors: false }, ...args));
+}
+
+installSuiteContext({
+  host,
+  params: input.params,
+  seed: input.seed,
+  meta: (declared) => {
+    declaredMeta = { ...declaredMeta, ...declared };
+  },
+});
+
+function titleOf(test: Mocha.Runnable): string {
+  return test.titlePath().join(' > ');
+}
+
+function collectTests(suite: Mocha.Suite, into: string[] = []): string[] {
+  for (const test of suite.tests) into.push(titleOf(test));
+  for (const child of suite.suites) collectTests(child, into);
+  return into;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n').find((line) => line.trim() !== '')?.trim() ?? text.trim();
+}
+
+/** Maps what a test threw to an outcome: the suite's judgement is a failure, anything else an error with a type. */
+function classifyError(err: unknown): { outcome: OutcomeKind; errorType: string } {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ERR_MOCHA_TIMEOUT' || code === 'TIMEOUT') return { outcome: 'error', errorType: HARNESS_ERROR_TYPES.TIMEOUT };
+  if (code === 'LOST_CONNECTION' || code === 'NOT_CONNECTED') return { outcome: 'error', errorType: HARNESS_ERROR_TYPES.LOST_CONNECTION };
+  if (code === 'HOST_UNREACHABLE') return { outcome: 'error', errorType: HARNESS_ERROR_TYPES.HOST_UNREACHABLE };
+  if (code === 'ENGINE_UNAVAILABLE' || code === 'COMMAND_FAILED') return { outcome: 'error', errorType: HARNESS_ERROR_TYPES.HARNESS_ERROR };
+  return { outcome: 'failed', errorType: FAILURE_TYPE };
+}
+
+function describeError(err: unknown): { message: string; detail: string } {
+  if (err instanceof Error) {
+    const { actual, expected, showDiff } = err as Error & { actual?: unknown; expected?: unknown; showDiff?: boolean };
+    const diff = showDiff !== false && (actual !== undefined || expected !== undefined) ? `\nexpected: ${stringify(expected)}\nactual:   ${stringify(actual)}` : '';
+    return { message: firstLine(err.message) || err.name, detail: `${err.stack ?? err.message}${diff}` };
+  }
+  return { message: firstLine(String(err)), detail: String(err) };
+}
+
+function stringify(value: unknown): string {
+  try {
+    return typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+async function loadSuite(ref: SuiteRef): Promise<LoadedSuite> {
+  declaredMeta = {};
+  const mocha = new Mocha({
+    reporter: class Silent extends Mocha.reporters.Base {},
+    forbidOnly: true,
+    retries: input.retries,
+    bail: input.bail,
+  });
+  mocha.addFile(ref.path);
+  try {
+    await mocha.loadFilesAsync();
+  } catch (err) {
+    return { ref, mocha: null, meta: {}, tests: [], loadError: firstLine((err as Error).message ?? String(err)) };
+  }
+  const meta = declaredMeta;
+  mocha.timeout(input.timeoutMs ?? meta.timeoutMs ?? DEFAULT_TEST_TIMEOUT_MS);
+  return { ref, mocha, meta, tests: collectTests(mocha.suite) };
+}
+
+/** Runs one loaded suite; resolves whether the host should go on (false after a failure with --bail). */
+function runSuite(loaded: LoadedSuite, planned: Set<string>): Promise<{ failed: boolean }> {
+  const suite = loaded.ref.name;
+  const hostName = input.host.name;
+  const ended = new Set<string>();
+  let failed = false;
+  let blockingHook: { title: string; message: string; errorType: string } | null = null;
+  const startedAt = performance.now();
+  emit({ type: 'suite-start', ts: now(), host: hostName, suite });
+  current = { suite, output: [], timeoutMs: input.timeoutMs ?? loaded.meta.timeoutMs ?? DEFAULT_TEST_TIMEOUT_MS };
+
+  const end = (title: string, fields: Omit<TestEndEvent, 'type' | 'ts' | 'host' | 'suite' | 'title' | 'output'>): void => {
+    ended.add(title);
+    emit({ type: 'test-end', ts: now(), host: hostName, suite, title, output: current.output.join('\n'), ...fields });
+  };
+
+  return new Promise((resolve) => {
+    const runner = loaded.mocha!.run(() => {
+      // Tests mocha never reached (a failed `before` hook, --bail, a lost host) are still reported, never dropped.
+      for (const title of planned) {
+        if (ended.has(title)) continue;
+        if (client.lostError) continue; // the runner gives them the host's cause
+        if (blockingHook) {
+          end(title, { outcome: 'error', errorType: blockingHook.errorType, message: `not run: ${blockingHook.title} failed: ${blockingHook.message}`, durationMs: 0, attempt: 0, flaky: false });
+        } else if (input.bail && failed) {
+          end(title, { outcome: 'skipped', message: 'not run: --bail after an earlier failure on this host', durationMs: 0, attempt: 0, flaky: false });
+        }
+      }
+      emit({ type: 'suite-end', ts: now(), host: hostName, suite, durationMs: Math.round(performance.now() - startedAt) });
+      loaded.mocha!.dispose();
+      resolve({ failed });
+    });
+    client.onLost(() => runner.abort());
+
+    runner.on(Mocha.Runner.constants.EVENT_TEST_BEGIN, (test: Mocha.Test) => {
+      current.output = [];
+      current.timeoutMs = test.timeout() || current.timeoutMs;
+      emit({ type: 'test-start', ts: now(), host: hostName, suite, title: titleOf(test), attempt: currentAttempt(test) });
+    });
+    runner.on(Mocha.Runner.constants.EVENT_TEST_PASS, (test: Mocha.Test) => {
+      const attempt = currentAttempt(test);
+      end(titleOf(test), { outcome: 'passed', durationMs: test.duration ?? 0, attempt, flaky: attempt > 1 });
+    });
+    runner.on(Mocha.Runner.constants.EVENT_TEST_RETRY, (test: Mocha.Test, err: unknown) => {
+      const { outcome, errorType } = classifyError(err);
+      end(titleOf(test), { outcome, errorType, ...describeError(err), durationMs: test.duration ?? 0, attempt: currentAttempt(test), flaky: false });
+    });
+    runner.on(Mocha.Runner.constants.EVENT_TEST_PENDING, (test: Mocha.Test) => {
+      end(titleOf(test), { outcome: 'skipped', message: 'skipped by the suite (it.skip or this.skip())', durationMs: 0, attempt: 0, flaky: false });
+    });
+    runner.on(Mocha.Runner.constants.EVENT_TEST_FAIL, (runnable: Mocha.Runnable, err: unknown) => {
+      failed = true;
+      const { outcome, errorType } = classifyError(err);
+      if ((runnable as Mocha.Runnable & { type?: string }).type === 'hook') {
+        const hookTitle = runnable.title;
+        const { message, detail } = describeError(err);
+        const type = errorType === FAILURE_TYPE ? HARNESS_ERROR_TYPES.HOOK_FAILED : errorType;
+        if (/^"(before|beforeEach)/.test(hookTitle)) {
+          blockingHook = { title: hookTitle, message, errorType: type };
+          return;
+        }
+        // An after hook failed: its tests are judged, but the cleanup is not; that is an error of its own.
+        end(titleOf(runnable), { outcome: 'error', errorType: type, message, detail, durationMs: runnable.duration ?? 0, attempt: 1, flaky: false });
+        return;
+      }
+      end(titleOf(runnable), { outcome, errorType, ...describeError(err), durationMs: runnable.duration ?? 0, attempt: currentAttempt(runnable as Mocha.Test), flaky: false });
+    });
+  });
+}
+
+function currentAttempt(test: Mocha.Test): number {
+  // Mocha's typings keep currentRetry() protected, but it is the public way to read a test's attempt.
+  const retryable = test as unknown as { currentRetry?: () => number };
+  return (typeof retryable.currentRetry === 'function' ? retryable.currentRetry() : 0) + 1;
+}
+
+async function main(): Promise<void> {
+  if (input.typescript) {
+    const { register } = await import('tsx/esm/api');
+    register();
+  }
+  const hostName = input.host.name;
+  const loaded: LoadedSuite[] = [];
+  for (const ref of input.suites) loaded.push(await loadSuite(ref));
+
+  // Announce every suite's tests before running any, so a crash later cannot lose one.
+  const plans = loaded.map((suite) => {
+    const skipped = input.unreachable
+      ? undefined
+      : (unmetRequirement(suite.meta, input.host, input.facts) ?? undefined);
+    emit({
+      type: 'suite-plan',
+      ts: now(),
+      host: hostName,
+      suite: suite.ref.name,
+      tests: suite.tests,
+      meta: suite.meta,
+      ...(skipped ? { skipped } : {}),
+      ...(suite.loadError ? { loadError: suite.loadError } : {}),
+    });
+    return { suite, skipped };
+  });
+  if (input.unreachable) return;
+
+  let bailed = false;
+  for (const { suite, skipped } of plans) {
+    if (skipped || !suite.mocha || client.lostError) continue;
+    if (bailed) {
+      for (const title of suite.tests) {
+        emit({ type: 'test-end', ts: now(), host: hostName, suite: suite.ref.name, title, outcome: 'skipped', message: 'not run: --bail after an earlier failure on this host', output: '', durationMs: 0, attempt: 0, flaky: false });
+      }
+      continue;
+    }
+    const { failed } = await runSuite(suite, new Set(suite.tests));
+    if (failed && input.bail) bailed = true;
+  }
+}
+
+main().then(
+  () => client.send({ kind: 'done' }),
+  (err: unknown) => {
+    // Thrown outside any test: the runner turns this into the host's cause for every unfinished test.
+    throw err;
+  },
+);
