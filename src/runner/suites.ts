@@ -8,7 +8,7 @@ import { GauntletError, type SuiteRef } from '../model/index.js';
 
 /** Suite files are mocha specs in TypeScript or JavaScript. */
 const SUITE_FILE = /\.(spec|test)\.(ts|mts|js|mjs)$|\.(ts|mts|js|mjs)$/;
-const EXTENSIONS = ['.spec.ts', '.spec.js', '.spec.mts', '.spec.mjs', '.test.ts', '.test.js', '.ts', '.js', '.mts', '.mjs'];
+const EXTENSIONS = ['.spec', '.test', ''].flatMap((kind) => ['.ts', '.mts', '.js', '.mjs'].map((language) => `${kind}${language}`));
 
 /** The `suites/` folder shipped with gauntlet, next to package.json (whether running from src/ or dist/src/). */
 export function findShippedSuitesDir(): string {

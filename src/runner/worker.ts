@@ -213,8 +213,10 @@ function currentAttempt(test: Mocha.Test): number {
 
 async function main(): Promise<void> {
   if (input.typescript) {
-    const { register } = await import('tsx/esm/api');
-    register();
+    // Both loaders: a .ts suite is ESM inside a "type": "module" package and CommonJS anywhere else.
+    const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
+    esm.register();
+    cjs.register();
   }
   const hostName = input.host.name;
   const loaded: LoadedSuite[] = [];

@@ -278,6 +278,84 @@ describe('gauntlet run (CLI, real hosts)', function () {
     expect([...union].sort()).to.deep.equal([...whole].sort());
   });
 
+  it('stops on SIGTERM: running tests become INTERRUPTED, their commands are killed on the host, reports are written, exit 143', async () => {
+    const suite = join(dir, 'stoppable.js');
+    const seconds = 400 + (process.pid % 100);
+    await writeFile(suite, `describe('stoppable', () => {\n  it('is quick', async () => { await host.checkOutput('true'); });\n  it('runs long', async () => { await host.run('sleep ${seconds}'); });\n  it('never starts', () => {});\n});\n`);
+    const out = join(dir, 'out-term');
+    const child = spawn(process.execPath, [CLI_PATH, 'run', '-i', inventory, '--limit', 'gh1', '--suite', suite, '--out', out], { env: { ...process.env, CI: 'true' }, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    for (let i = 0; i < 300; i++) {
+      const runDirs = await readdir(out).catch(() => []);
+      const journal = runDirs[0] ? await readJournal(join(out, runDirs[0])).catch(() => []) : [];
+      if (journal.some((e) => e.type === 'test-start' && e.title === 'stoppable > runs long')) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    child.kill('SIGTERM');
+    expect(await exited).to.equal(143);
+    const runDir = await onlyRunDir(out);
+    await validateJunit(join(runDir, 'junit.xml'));
+    const cases = testcases(await readFile(join(runDir, 'junit.xml'), 'utf8'));
+    expect(verdict(cases.get('stoppable @ gh1 :: stoppable > is quick')).kind).to.equal('passed');
+    expect(verdict(cases.get('stoppable @ gh1 :: stoppable > runs long'))).to.include({ kind: 'error', type: 'INTERRUPTED' });
+    expect(verdict(cases.get('stoppable @ gh1 :: stoppable > never starts'))).to.include({ kind: 'error', type: 'INTERRUPTED' });
+    const journal = await readJournal(runDir);
+    expect(journal.at(-1)).to.include({ type: 'run-end' });
+    // Nothing of the run is left on the host.
+    const { stdout } = await exec('ip', ['netns', 'pids', lab.hosts[0]!.ns]);
+    const commands = await Promise.all(stdout.split('\n').filter(Boolean).map((pid) => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')));
+    expect(commands.filter((command) => command.includes(`sleep\u0000${seconds}`))).to.deep.equal([]);
+  });
+
+  it('runs a TypeScript suite, enforces its requirements and destructiveness, retries flaky tests and bails', async () => {
+    const typed = join(dir, 'typed.spec.ts');
+    await writeFile(
+      typed,
+      [
+        "declare const host: { name: string; run(cmd: string): Promise<{ exitCode: number | null }>; facts: { kernel: { release: string } } };",
+        "declare const meta: (m: object) => void;",
+        "meta({ requires: { engine: 'docker' } });",
+        "const attempts: Record<string, number> = {};",
+        "describe('typed', () => {",
+        "  it('passes on the second attempt', async () => {",
+        "    attempts[host.name] = (attempts[host.name] ?? 0) + 1;",
+        "    if (attempts[host.name] === 1) throw new Error('first attempt fails');",
+        "  });",
+        "  it('knows its kernel', () => { const release: string = host.facts.kernel.release; if (!release) throw new Error('no kernel'); });",
+        "});",
+        '',
+      ].join('\n'),
+    );
+    const btrfs = join(dir, 'btrfs-only.js');
+    await writeFile(btrfs, "meta({ requires: { storageDriver: ['btrfs'] } });\ndescribe('btrfs', () => { it('needs btrfs', () => {}); });\n");
+    const destructive = join(dir, 'wrecks.js');
+    await writeFile(destructive, "meta({ destructive: true });\ndescribe('wrecks', () => { it('would wreck the host', () => {}); });\n");
+    const out = join(dir, 'out-typed');
+    const result = await runCli(['run', '-i', inventory, '--limit', 'gh1', '--suite', `${typed},${btrfs},${destructive}`, '--retries', '1', '--out', out]);
+    expect(result.exitCode, result.stdout + result.stderr).to.equal(0);
+    const runDir = await onlyRunDir(out);
+    await validateJunit(join(runDir, 'junit.xml'));
+    const xml = await readFile(join(runDir, 'junit.xml'), 'utf8');
+    const cases = testcases(xml);
+    const flaky = cases.get('typed @ gh1 :: typed > passes on the second attempt')!;
+    expect(verdict(flaky).kind).to.equal('passed');
+    expect(flaky).to.match(/<flakyFailure [^>]*message="attempt 1: first attempt fails"/);
+    expect(verdict(cases.get('typed @ gh1 :: typed > knows its kernel')).kind).to.equal('passed');
+    expect(verdict(cases.get('btrfs-only @ gh1 :: btrfs > needs btrfs'))).to.deep.equal({ kind: 'skipped', type: undefined, message: 'requires storage driver btrfs; host has overlay2' });
+    expect(verdict(cases.get('wrecks @ gh1 :: wrecks > would wreck the host'))).to.deep.equal({ kind: 'skipped', type: undefined, message: 'destructive suite: runs only on hosts with gauntlet_disposable: true' });
+    expect(result.stdout).to.match(/1\/1 hosts ran · 2 passed · 0 failed · 0 errors · 2 skipped · 1 flaky/);
+
+    const bail = join(dir, 'bail.js');
+    await writeFile(bail, "describe('bail', () => {\n  it('fails first', () => { throw new Error('first failure'); });\n  it('is not run', () => {});\n});\n");
+    const bailOut = join(dir, 'out-bail');
+    const bailed = await runCli(['run', '-i', inventory, '--limit', 'gh1', '--suite', `${bail},${btrfs}`, '--bail', '--out', bailOut]);
+    expect(bailed.exitCode).to.equal(1);
+    const bailCases = testcases(await readFile(join(await onlyRunDir(bailOut), 'junit.xml'), 'utf8'));
+    expect(verdict(bailCases.get('bail @ gh1 :: bail > fails first')).kind).to.equal('failure');
+    expect(verdict(bailCases.get('bail @ gh1 :: bail > is not run'))).to.deep.equal({ kind: 'skipped', type: undefined, message: 'not run: --bail after an earlier failure on this host' });
+  });
+
   it('answers bad run options with exit 2 and no stack trace', async () => {
     for (const args of [
       ['--suite', 'no-such-suite'],
