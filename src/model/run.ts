@@ -96,6 +96,8 @@ export interface RunStartEvent extends EventBase {
   params: Record<string, unknown>;
   seed: number;
   shard: { index: number; total: number } | null;
+  /** The suites each host owes in this run (its shard's host × suite pairs), by host name. */
+  pairs?: Record<string, string[]>;
   retries: number;
   runner: RunnerFacts | null;
 }

@@ -170,13 +170,14 @@ export function buildRunRecord(events: JournalEvent[]): RunRecord {
     }
   }
 
-  // A selected suite that a host never planned (the run stopped before the host's worker started): its tests are
-  // unknown, but it must not vanish from the report. A sharded run's journal does not say which host × suite pairs
-  // were this shard's, so there an unplanned pair may simply belong to another shard.
-  for (const host of start.shard === null ? hosts.values() : []) {
-    for (const suite of start.suites) {
-      if (suites.has(JSON.stringify([host.name, suite.name]))) continue;
-      addTestSlot(suiteOf(host.name, suite.name), SUITE_NOT_RUN_TITLE);
+  // A suite a host owed but never planned (the run stopped before the host's worker started): its tests are
+  // unknown, but it must not vanish from the report. `run-start.pairs` says which suites each host owed; a sharded
+  // journal without it cannot tell an unplanned pair from one that belongs to another shard.
+  for (const host of hosts.values()) {
+    const owed = start.pairs?.[host.name] ?? (start.shard === null ? start.suites.map((suite) => suite.name) : []);
+    for (const suite of owed) {
+      if (suites.has(JSON.stringify([host.name, suite]))) continue;
+      addTestSlot(suiteOf(host.name, suite), SUITE_NOT_RUN_TITLE);
     }
   }
 

@@ -115,6 +115,7 @@ export class Run {
       params: plan.params,
       seed: plan.seed,
       shard: plan.shard,
+      pairs: Object.fromEntries(jobs.map(({ host, suites }) => [host.name, suites.map((suite) => suite.name)])),
       retries: plan.retries,
       runner,
     };

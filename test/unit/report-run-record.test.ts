@@ -389,6 +389,20 @@ describe('buildRunRecord', () => {
       expect(script.build().suites.map((suite) => `${suite.suite}@${suite.host}`)).to.deep.equal(['s@h1']);
     });
 
+    it('in a sharded run, reports an unplanned pair only when run-start says the host owed it', () => {
+      const script = new JournalScript(['h1', 'h2'], ['s', 't']).plan('h1', 's', ['a']).run('h1', 's', 'a', 'passed');
+      const start = script.events[0] as Extract<JournalEvent, { type: 'run-start' }>;
+      start.shard = { index: 1, total: 2 };
+      start.pairs = { h1: ['s'], h2: ['t'] };
+      const built = script.build();
+      expect(built.suites.map((suite) => `${suite.suite}@${suite.host}`)).to.deep.equal(['s@h1', 't@h2']);
+      expect(verdictOf(testOf(built, 'h2', 't', SUITE_NOT_RUN_TITLE))).to.deep.equal({
+        outcome: 'error',
+        errorType: 'INTERRUPTED',
+        message: 'not run: the runner stopped before it ran',
+      });
+    });
+
     it('counts as many tests as were planned plus those added on the fly', () => {
       const script = new JournalScript(['h1', 'h2'], ['s', 't'])
         .plan('h1', 's', ['a', 'b', 'c'])
