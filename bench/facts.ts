@@ -1,15 +1,32 @@
 // Benchmark facts-50: `gauntlet facts` against ansible, parallel-ssh and a bare ssh2 floor on 50 netns sshd hosts.
 
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { createNetnsLab, type NetnsLab } from '../test/helpers/netns-hosts.js';
 import { BenchError, type BenchContext, type BenchReport, type Benchmark } from './benchmark.js';
 import {
+  ansibleArgv,
+  ansibleControlDir,
+  ansibleEnv,
+  checkFanOut,
+  checkGauntletFacts,
+  checkLines,
+  closeAnsibleMasters,
+  displayArgv,
+  displayEnv,
+  fanOutCommands,
+  formatLoad,
+  gauntletFactsCommand,
+  pathDisplay,
+  preflight,
+  renderUsageTable,
+  writeLabFiles,
+  type FanOutKey,
+  type GauntletFactsSummary,
+  type LabFiles,
+} from './lab-commands.js';
+import {
   describeMachine,
-  formatArgv,
   formatMiB,
   formatSeconds,
   renderMachineTable,
@@ -19,7 +36,6 @@ import {
   TIME_BIN,
   type BenchCommand,
   type HyperfineStats,
-  type TimedRun,
   type TimeUsage,
 } from './tools.js';
 
@@ -30,26 +46,13 @@ const LAB = { prefix: 'gt-bench', count: HOST_COUNT, subnet: 50 } as const;
 const AIM_FACTOR = 3;
 
 /** Keys of the measured commands, in the order hyperfine runs them. */
-type CommandKey = 'gauntlet' | 'setup' | 'raw' | 'pssh' | 'floor' | 'startup';
-
-interface LabFiles {
-  inventory: string;
-  hostFile: string;
-  key: string;
-  knownHosts: string;
-}
+type CommandKey = 'gauntlet' | 'setup' | FanOutKey;
 
 interface CheckOutcome {
   key: CommandKey;
   usage: TimeUsage;
   /** One line saying what was verified. */
   verified: string;
-}
-
-interface GauntletFactsSummary {
-  stackKeys: string[];
-  durationMs: { min: number; median: number; max: number };
-  probeErrors: number;
 }
 
 export const factsBenchmark: Benchmark = {
@@ -59,36 +62,21 @@ export const factsBenchmark: Benchmark = {
 };
 
 async function runFactsBenchmark(ctx: BenchContext): Promise<BenchReport> {
-  if (process.getuid?.() !== 0) throw new BenchError('NOT_ROOT', `${NAME} must run as root: it creates network namespaces`);
-  const cli = path.join(ctx.repoRoot, 'dist/src/cli/main.js');
-  const staleBuild = checkBuild(ctx.repoRoot, cli);
-  if (staleBuild) ctx.log(`${NAME}: warning: ${staleBuild}`);
-  const machine = await describeMachine(ctx.repoRoot);
-  for (const [tool, version] of Object.entries(machine.tools)) {
-    if (version === '(not found)') throw new BenchError('TOOL_MISSING', `${tool} is not installed (apt-get install -y hyperfine ansible pssh time)`);
-  }
-  if (!existsSync(TIME_BIN)) throw new BenchError('TOOL_MISSING', `${TIME_BIN} is missing (apt-get install -y time)`);
+  const { cli, staleBuild, machine } = await preflight(NAME, ctx);
 
   const loadBefore = os.loadavg();
   ctx.log(`${NAME}: creating ${HOST_COUNT} sshd hosts in network namespaces (10.213.${LAB.subnet}.0/24)`);
   const labStarted = performance.now();
   const lab = await createNetnsLab({ ...LAB });
-  const ansibleControlDir = path.join(ctx.workDir, 'ansible-cp');
   try {
     ctx.log(`${NAME}: lab up in ${formatSeconds((performance.now() - labStarted) / 1000)} (${lab.dir})`);
     const files = await writeLabFiles(lab, ctx.workDir);
     const commands = buildCommands(process.execPath, cli, files, ctx.repoRoot);
-    const env = {
-      ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
-      ANSIBLE_SSH_CONTROL_PATH_DIR: ansibleControlDir,
-      ANSIBLE_LOCAL_TEMP: path.join(ctx.workDir, 'ansible-tmp'),
-      ANSIBLE_NOCOLOR: '1',
-    };
+    const env = ansibleEnv(ctx.workDir);
     const runOpts = { env, cwd: ctx.workDir, signal: ctx.signal };
 
     // Each command once, under /usr/bin/time -v: proves it works on every host before timing it.
     const hostNames = lab.hosts.map((h) => h.name);
-    const addresses = lab.hosts.map((h) => h.address);
     const checks = new Map<CommandKey, CheckOutcome>();
     let gauntletSummary: GauntletFactsSummary | undefined;
     for (const key of Object.keys(commands) as CommandKey[]) {
@@ -105,22 +93,8 @@ async function runFactsBenchmark(ctx: BenchContext): Promise<BenchReport> {
           checkLines(command, run, /^(\S+) \| SUCCESS => \{"ansible_facts"/gm, hostNames);
           verified = `exit 0; ${HOST_COUNT} distinct \`<host> | SUCCESS => {"ansible_facts"…\` lines`;
           break;
-        case 'raw':
-          checkLines(command, run, /^(\S+) \| CHANGED \| rc=0 \|/gm, hostNames);
-          verified = `exit 0; ${HOST_COUNT} distinct \`<host> | CHANGED | rc=0\` lines`;
-          break;
-        case 'pssh':
-          checkLines(command, run, /^\[\d+\] \S+ \[SUCCESS\] (\S+)$/gm, addresses);
-          verified = `exit 0; ${HOST_COUNT} distinct \`[SUCCESS] <address>\` lines`;
-          break;
-        case 'floor':
-          checkExit(command, run);
-          verified = `exit 0 (it exits 1 unless \`true\` exited 0 on every host with a verified host key)`;
-          break;
-        case 'startup':
-          checkExit(command, run);
-          verified = 'exit 0';
-          break;
+        default:
+          verified = checkFanOut(key, command, run, lab);
       }
       checks.set(key, { key, usage: run.usage, verified });
     }
@@ -138,122 +112,18 @@ async function runFactsBenchmark(ctx: BenchContext): Promise<BenchReport> {
     return buildReport({ ctx, machine, staleBuild, load, lab, files, commands, env, checks, stats: byKey, gauntletSummary });
   } finally {
     ctx.log(`${NAME}: tearing the lab down`);
-    await closeAnsibleMasters(ansibleControlDir);
+    await closeAnsibleMasters(ansibleControlDir(ctx.workDir));
     await lab.teardown();
   }
 }
 
-/**
- * The build must exist. A source file newer than it is only a warning, kept in the results: src/ may be changing
- * under other work while the build being timed is still the one of interest.
- */
-function checkBuild(repoRoot: string, cli: string): string | null {
-  if (!existsSync(cli)) throw new BenchError('CHECK_FAILED', `${path.relative(repoRoot, cli)} is missing: run npm run build first`);
-  const built = statSync(cli).mtimeMs;
-  const stale = listFiles(path.join(repoRoot, 'src')).find((f) => f.endsWith('.ts') && statSync(f).mtimeMs > built);
-  return stale ? `${path.relative(repoRoot, stale)} is newer than dist/ (run npm run build to time the current source)` : null;
-}
-
-function listFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? listFiles(path.join(dir, e.name)) : [path.join(dir, e.name)],
-  );
-}
-
-async function writeLabFiles(lab: NetnsLab, workDir: string): Promise<LabFiles> {
-  const inventory = path.join(workDir, 'inventory.yaml');
-  const hostFile = path.join(workDir, 'hosts.txt');
-  await lab.writeInventory(inventory);
-  await writeFile(hostFile, `${lab.hosts.map((h) => h.address).join('\n')}\n`);
-  await mkdir(path.join(workDir, 'ansible-tmp'), { recursive: true });
-  return { inventory, hostFile, key: lab.clientKeyPath, knownHosts: lab.knownHostsPath };
-}
-
-/** Every tool checks host keys against the lab's known_hosts and logs in as root with the lab's key. */
+/** gauntlet facts, ansible -m setup, then the fan-out yardsticks every lab benchmark shares. */
 function buildCommands(node: string, cli: string, f: LabFiles, repoRoot: string): Record<CommandKey, BenchCommand> {
-  const sshCheck = `-o UserKnownHostsFile=${f.knownHosts} -o StrictHostKeyChecking=yes`;
-  const ansible = (module: string[]): string[] => [
-    'ansible', 'all', '-i', f.inventory, ...module, '-f', String(HOST_COUNT), '-o', `--ssh-common-args=${sshCheck}`,
-  ];
   return {
-    gauntlet: { name: 'gauntlet facts --json', argv: [node, cli, 'facts', '--json', '-i', f.inventory] },
-    setup: { name: 'ansible -m setup', argv: ansible(['-m', 'setup']) },
-    raw: { name: 'ansible -m raw -a true', argv: ansible(['-m', 'raw', '-a', 'true']) },
-    pssh: {
-      name: 'parallel-ssh true',
-      argv: ['parallel-ssh', '-p', String(HOST_COUNT), '-h', f.hostFile, '-l', 'root', '-x', `-i ${f.key} ${sshCheck}`, 'true'],
-    },
-    floor: { name: 'bare ssh2 exec true (floor)', argv: [node, path.join(repoRoot, 'bench/ssh2-floor.mjs'), f.hostFile, f.key, f.knownHosts] },
-    startup: { name: 'gauntlet --version (start-up only)', argv: [node, cli, '--version'] },
+    gauntlet: gauntletFactsCommand(node, cli, f),
+    setup: { name: 'ansible -m setup', argv: ansibleArgv(f, HOST_COUNT, ['-m', 'setup']) },
+    ...fanOutCommands(node, cli, f, repoRoot, HOST_COUNT),
   };
-}
-
-function checkExit(command: BenchCommand, run: TimedRun): void {
-  if (run.exitCode !== 0) {
-    throw new BenchError('CHECK_FAILED', `${command.name} exited ${run.exitCode}: ${tail(run.stderr || run.stdout)}`);
-  }
-}
-
-/** The command must exit 0 and `pattern`'s first group must name exactly the expected hosts. */
-function checkLines(command: BenchCommand, run: TimedRun, pattern: RegExp, expected: string[]): void {
-  checkExit(command, run);
-  const seen = new Set([...run.stdout.matchAll(pattern)].map((m) => m[1] ?? ''));
-  const missing = expected.filter((h) => !seen.has(h));
-  if (missing.length > 0 || seen.size !== expected.length) {
-    throw new BenchError(
-      'CHECK_FAILED',
-      `${command.name} succeeded on ${seen.size}/${expected.length} hosts (missing: ${missing.slice(0, 5).join(', ') || 'none'}): ${tail(run.stdout + run.stderr)}`,
-    );
-  }
-}
-
-/** gauntlet's JSON must hold one reachable, error-free entry per lab host. */
-function checkGauntletFacts(run: TimedRun, hostNames: string[]): GauntletFactsSummary {
-  if (run.exitCode !== 0) throw new BenchError('CHECK_FAILED', `gauntlet facts exited ${run.exitCode}: ${tail(run.stderr)}`);
-  let records: Array<{ host?: string; reachable?: boolean; error?: string | null; stackKey?: string | null; facts?: { durationMs?: number; probeErrors?: Record<string, string> } | null }>;
-  try {
-    records = JSON.parse(run.stdout) as typeof records;
-  } catch (err) {
-    throw new BenchError('CHECK_FAILED', `gauntlet facts --json printed no JSON: ${(err as Error).message}`, { cause: err });
-  }
-  const good = records.filter((r) => r.reachable === true && r.error === null && r.facts);
-  const names = new Set(good.map((r) => r.host));
-  const missing = hostNames.filter((h) => !names.has(h));
-  if (records.length !== hostNames.length || good.length !== hostNames.length || missing.length > 0) {
-    const bad = records.filter((r) => !good.includes(r)).slice(0, 3).map((r) => `${r.host}: ${r.error}`);
-    throw new BenchError(
-      'CHECK_FAILED',
-      `gauntlet facts: ${good.length}/${hostNames.length} hosts reachable without error (${records.length} entries)${bad.length ? `; ${bad.join('; ')}` : ''}`,
-    );
-  }
-  const durations = good.map((r) => r.facts?.durationMs ?? 0).sort((a, b) => a - b);
-  return {
-    stackKeys: [...new Set(good.map((r) => r.stackKey ?? '?'))],
-    durationMs: { min: durations[0] ?? 0, median: durations[Math.floor(durations.length / 2)] ?? 0, max: durations.at(-1) ?? 0 },
-    probeErrors: good.reduce((n, r) => n + Object.keys(r.facts?.probeErrors ?? {}).length, 0),
-  };
-}
-
-function formatLoad(load: number[]): string {
-  return load.map((l) => l.toFixed(2)).join(', ');
-}
-
-function tail(text: string): string {
-  const lines = text.trim().split('\n');
-  return lines.slice(-5).join(' / ').slice(0, 600) || '(no output)';
-}
-
-/**
- * Ask each ssh ControlPersist master ansible left in our control dir to exit (`ssh -O exit`), addressing it
- * by its socket; tearing the lab down would end them too, as their sshd goes away.
- */
-async function closeAnsibleMasters(controlDir: string): Promise<void> {
-  const sockets = await readdir(controlDir).catch(() => [] as string[]);
-  await Promise.all(
-    sockets.map((s) =>
-      execa('ssh', ['-o', `ControlPath=${path.join(controlDir, s)}`, '-O', 'exit', 'ansible-master'], { reject: false, stdin: 'ignore', timeout: 5000 }),
-    ),
-  );
 }
 
 interface ReportInput {
@@ -286,17 +156,11 @@ function buildReport(input: ReportInput): BenchReport {
   const aimMet = ratio >= AIM_FACTOR;
   const peakRssKb = get(checks, 'gauntlet').usage.maxRssKb;
 
-  // Paths in the commands are the lab's temp files; show them as variables so the table reads.
-  const display = (argv: string[]): string =>
-    formatArgv(argv)
-      .split(lab.dir).join('$LAB')
-      .split(ctx.workDir).join('$WORK')
-      .split(`${ctx.repoRoot}/`).join('')
-      .split(process.execPath).join('node');
+  const display = pathDisplay(lab.dir, ctx.workDir, ctx.repoRoot);
   const keys = Object.keys(commands) as CommandKey[];
   const measured = keys.map((k) => {
     const s = get(stats, k);
-    return { key: k, ...s, command: display(commands[k].argv), relativeToGauntlet: s.mean / gauntlet.mean };
+    return { key: k, ...s, command: displayArgv(commands[k].argv, display), relativeToGauntlet: s.mean / gauntlet.mean };
   });
 
   const verdict = aimMet ? 'met' : 'NOT met';
@@ -311,16 +175,10 @@ function buildReport(input: ReportInput): BenchReport {
     ]),
     ['l', 'r', 'r', 'r', 'r'],
   );
-  const usageTable = renderTable(
-    ['command', 'wall', 'user CPU', 'system CPU', 'CPU', 'max RSS (largest process)'],
-    keys.map((k) => {
-      const u = get(checks, k).usage;
-      return [commands[k].name, formatSeconds(u.wallS), formatSeconds(u.userS), formatSeconds(u.systemS), `${u.cpuPercent}%`, formatMiB(u.maxRssKb)];
-    }),
-    ['l', 'r', 'r', 'r', 'r', 'r'],
-  );
-  const envLine = Object.entries(env)
-    .map(([k, v]) => `${k}=${v.split(ctx.workDir).join('$WORK')}`)
+  const usageTable = renderUsageTable(keys.map((k) => ({ name: commands[k].name, usage: get(checks, k).usage })));
+  const shownEnv = displayEnv(env, ctx.workDir);
+  const envLine = Object.entries(shownEnv)
+    .map(([k, v]) => `${k}=${v}`)
     .join(' ');
   const g = gauntletSummary;
 
@@ -382,7 +240,7 @@ ${renderMachineTable(machine)}
     date,
     lab: { hosts: HOST_COUNT, subnet: `10.213.${LAB.subnet}.0/24`, prefix: LAB.prefix, rootRcFilesHidden: true },
     hyperfine: { runs: ctx.runs, warmup: ctx.warmup, shell: 'none' },
-    env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.split(ctx.workDir).join('$WORK')])),
+    env: shownEnv,
     commands: measured.map((m) => ({ ...m, usage: get(checks, m.key).usage, verified: get(checks, m.key).verified })),
     gauntlet: {
       peakRssKb,

@@ -3,7 +3,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import si from 'systeminformation';
 import type { RunnerFacts } from '../model/index.js';
 
 /**
@@ -11,6 +10,8 @@ import type { RunnerFacts } from '../model/index.js';
  * never a description of a remote host: remote facts come from probes over the transport.
  */
 export async function describeRunner(): Promise<RunnerFacts> {
+  // systeminformation is loaded only here: it describes the runner, which only a run or the local host needs.
+  const { default: si } = await import('systeminformation');
   const [os, cpu, mem, gauntlet] = await Promise.all([si.osInfo(), si.cpu(), si.mem(), readGauntletVersion()]);
   return {
     hostname: os.hostname,

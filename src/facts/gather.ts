@@ -63,8 +63,10 @@ export async function gatherFacts(transport: Transport, opts: GatherOptions = {}
   const gatheredAt = new Date().toISOString();
   const ctx = new GatherContext(transport, opts);
 
-  const [distro, kernel, hardware, bootId, cgroupVersion, pid1, apparmor, selinux, systemdVersion, stack, runner] =
+  // The engine goes first: it is the longest chain (socket, info and version, then runtime and backing fs).
+  const [stack, distro, kernel, hardware, bootId, cgroupVersion, pid1, apparmor, selinux, systemdVersion, runner] =
     await Promise.all([
+      gatherEngineStack(ctx),
       ctx.probe(osReleaseProbe, emptyDistro()),
       ctx.probe(kernelProbe, emptyKernel()),
       ctx.probe(hardwareProbe, emptyHardware()),
@@ -74,7 +76,6 @@ export async function gatherFacts(transport: Transport, opts: GatherOptions = {}
       ctx.probe(apparmorProbe, 'unknown' as const),
       ctx.probe(selinuxProbe, 'unknown' as const),
       ctx.probe(systemdProbe, null),
-      gatherEngineStack(ctx),
       transport.host.connection === 'local' ? ctx.attempt<RunnerFacts | undefined>('runner', describeRunner, undefined) : undefined,
     ]);
   if (ctx.lost) throw ctx.lost;

@@ -179,9 +179,8 @@ export async function probeDockerEngine(transport: Transport, timeoutMs = PROBE_
     throw new GauntletError('ENGINE_UNAVAILABLE', `docker at ${endpoint}: ${(err as Error).message}`, { cause: err });
   }
   try {
-    // One after the other: over ssh each request is a channel, and the caller budgets one per probe.
-    const info = await callDockerApi(docker, 'info', endpoint, timeoutMs);
-    const version = await callDockerApi(docker, 'version', endpoint, timeoutMs);
+    // Both at once: over SSH each engine request is a stream-local channel, which sshd's MaxSessions does not count.
+    const [info, version] = await Promise.all([callDockerApi(docker, 'info', endpoint, timeoutMs), callDockerApi(docker, 'version', endpoint, timeoutMs)]);
     return parseDockerInfo(info, version);
   } catch (err) {
     if (isEngineAbsent(err)) return null;

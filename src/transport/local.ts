@@ -3,8 +3,8 @@
 import { copyFile, writeFile } from 'node:fs/promises';
 import { connect as connectSocket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import Docker from 'dockerode';
-import { execa } from 'execa';
+import type Docker from 'dockerode';
+import { loadDocker } from './lazy.js';
 import { GauntletError, type CommandResult, type HostSpec, type RunOptions } from '../model/index.js';
 import { describeErrno } from './errno.js';
 import { buildResult, DEFAULT_MAX_BUFFER, OutputCollector } from './output.js';
@@ -37,6 +37,7 @@ export class LocalTransport implements Transport {
     const stderr = new OutputCollector(limit, options.onStderr);
     const startedAt = performance.now();
     // Own process group, so a timeout ends the whole pipeline the shell started, not just the shell.
+    const { execa } = await import('execa');
     const child = execa('/bin/sh', ['-c', command], {
       buffer: false,
       reject: false,
@@ -98,7 +99,7 @@ export class LocalTransport implements Transport {
   }
 
   docker(): Docker {
-    this.dockerClient ??= new Docker({ socketPath: this.host.dockerSocket });
+    this.dockerClient ??= new (loadDocker())({ socketPath: this.host.dockerSocket });
     return this.dockerClient;
   }
 

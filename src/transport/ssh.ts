@@ -7,7 +7,8 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { loadDocker } from './lazy.js';
 import pLimit, { type LimitFunction } from 'p-limit';
 import ssh2, { type AuthenticationType, type Client as SshClient, type ClientChannel, type ConnectConfig, type ParsedKey } from 'ssh2';
 import { GauntletError, type CommandResult, type HostSpec, type RunOptions } from '../model/index.js';
@@ -520,7 +521,7 @@ export class SshTransport implements Transport {
           (err: Error) => callback(err),
         );
       };
-      this.dockerClient = new Docker({ protocol: 'http', host: 'docker', port: 80, agent } as Docker.DockerOptions);
+      this.dockerClient = new (loadDocker())({ protocol: 'http', host: 'docker', port: 80, agent } as Docker.DockerOptions);
     }
     return this.dockerClient;
   }

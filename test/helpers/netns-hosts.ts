@@ -90,8 +90,8 @@ const SILENT_MARK = 'gauntlet-silent:';
 const ROOT_RC_FILES = ['.bashrc', '.bash_profile', '.bash_login', '.profile', '.bash_logout'];
 
 /**
- * `sh -c` wrapper run by `ip netns exec` (which already gives the command a private mount namespace):
- * bind an empty file over each listed start-up file, then exec the real command so the PID stays the same.
+ * `sh -c` wrapper run in the host's private mount namespace: bind an empty file over each listed start-up file,
+ * then exec the real command so the PID stays the same.
  */
 const LAUNCH_SH = [
   'empty=$1; shift',
@@ -420,7 +420,7 @@ class Lab implements NetnsLab {
   }
 
   /**
-   * Spawn `ip netns exec NS argv…` detached in its own process group, logging to `<dir>/<name>.log`; record the PID.
+   * Spawn argv in the host's network namespace (nsenter), detached in its own process group, logging to `<dir>/<name>.log`; record the PID.
    * With `maskRootRc`, root's shell start-up files are hidden in the process's own mount namespace first, so
    * sessions on the host do not run the runner's ~/.bashrc (which can be slow or hang, e.g. `pyenv rehash`).
    */
@@ -440,7 +440,9 @@ class Lab implements NetnsLab {
     let child: ChildProcess;
     let spawned: Promise<number>;
     try {
-      child = spawn('ip', ['netns', 'exec', h.ns, ...command], {
+      // Only the network namespace is the host's own. `ip netns exec` would also remount /sys, which hides the
+      // machine's cgroup tree from sessions; `unshare --mount` gives the private mount namespace the masks need.
+      child = spawn('nsenter', [`--net=/run/netns/${h.ns}`, 'unshare', '--mount', '--propagation', 'private', ...command], {
         detached: true,
         stdio: ['ignore', log.fd, log.fd],
       });
@@ -575,7 +577,7 @@ async function isOurProcess(pid: number, dir: string): Promise<boolean> {
   const exe = path.basename(argv[0] ?? '');
   if (exe === 'sshd' || text.startsWith('sshd:')) return text.includes(` ${dir}/`);
   if (exe === 'node' || argv[0] === process.execPath) return argv.includes(`${SILENT_MARK}${dir}`);
-  // Between `ip netns exec` and the exec of sshd, the launcher shell.
+  // Between nsenter and the exec of sshd, the launcher shell.
   if (exe === 'sh' && argv[3] === 'gauntlet-launch') return text.includes(` ${dir}/`);
   return false;
 }

@@ -2,9 +2,7 @@
 
 import type { Command } from 'commander';
 import Table from 'cli-table3';
-import { loadInventory, selectHosts } from '../../inventory/index.js';
 import type { HostFactsRecord } from '../../model/index.js';
-import { collectFleetFacts } from '../../runner/index.js';
 import { EXIT } from '../errors.js';
 import { addInventoryOptions, type InventoryOptions } from '../options.js';
 
@@ -23,6 +21,8 @@ export function registerFactsCommand(program: Command): void {
     '\nExit codes: 0 every selected host answered, 1 any did not, 2 bad input.\n\nStack key format: <distro>[-<version>]/<kernel release>/<engine>-<version>/<storage driver>/<backing fs>/cgroup<N>',
   );
   command.action(async (options: FactsOptions) => {
+    // Loaded here, not at start-up: `gauntlet --help` and other commands need none of it.
+    const [{ loadInventory, selectHosts }, { collectFleetFacts }] = await Promise.all([import('../../inventory/index.js'), import('../../runner/fleet.js')]);
     const inventory = await loadInventory(options.inventory);
     const hosts = selectHosts(inventory, options.limit);
     const records = await collectFleetFacts(hosts, { acceptNewHostKeys: options.acceptNewHostKeys });

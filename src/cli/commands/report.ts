@@ -4,7 +4,6 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { GauntletError } from '../../model/index.js';
-import { buildRunRecord, exitCodeOf, formatSummary, readJournal, summarizeRun, writeJunit } from '../../report/index.js';
 
 export function registerReportCommand(program: Command): void {
   program
@@ -17,6 +16,8 @@ export function registerReportCommand(program: Command): void {
         '130/143 the run was interrupted by SIGINT/SIGTERM, 2 bad input (no such directory, no or corrupt journal).',
     )
     .action(async (dir: string) => {
+      // Loaded here, not at start-up: other commands need none of it.
+      const { buildRunRecord, exitCodeOf, formatSummary, readJournal, summarizeRun, writeJunit } = await import('../../report/index.js');
       await assertDirectory(dir);
       const { events, warnings } = await readJournal(join(dir, 'journal.jsonl'));
       for (const warning of warnings) process.stderr.write(`gauntlet: warning: ${warning}\n`);

@@ -2,10 +2,7 @@
 
 import { randomInt } from 'node:crypto';
 import type { Command } from 'commander';
-import { loadInventory, selectHosts } from '../../inventory/index.js';
 import { GauntletError } from '../../model/index.js';
-import { createTerminalReporter } from '../../report/index.js';
-import { findShippedSuitesDir, parseShard, resolveSuites, Run } from '../../runner/index.js';
 import { EXIT } from '../errors.js';
 import { addInventoryOptions, type InventoryOptions } from '../options.js';
 
@@ -57,6 +54,12 @@ export function registerRunCommand(program: Command): void {
     ].join('\n'),
   );
   command.action(async (options: RunOptions) => {
+    // Loaded here, not at start-up: `gauntlet --help` and other commands need none of it.
+    const [{ loadInventory, selectHosts }, { createTerminalReporter }, { findShippedSuitesDir, parseShard, resolveSuites, Run }] = await Promise.all([
+      import('../../inventory/index.js'),
+      import('../../report/index.js'),
+      import('../../runner/index.js'),
+    ]);
     const inventory = await loadInventory(options.inventory);
     const hosts = selectHosts(inventory, options.limit);
     const suites = await resolveSuites(options.suite, options.suitesDir ?? findShippedSuitesDir());
