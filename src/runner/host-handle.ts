@@ -18,22 +18,12 @@ export class RunnerClient {
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
   private lost: SerializedError | null = null;
   private readonly lostListeners: Array<(error: SerializedError) => void> = [];
-  /** Resolves with the runner's `start` message: the host's facts, or why it could not be reached. */
-  readonly started: Promise<Extract<RunnerMessage, { kind: 'start' }>>;
-  private resolveStart!: (message: Extract<RunnerMessage, { kind: 'start' }>) => void;
 
   constructor(private readonly port: MessagePort) {
-    this.started = new Promise((resolve) => {
-      this.resolveStart = resolve;
-    });
     port.on('message', (message: RunnerMessage) => this.receive(message));
   }
 
   private receive(message: RunnerMessage): void {
-    if (message.kind === 'start') {
-      this.resolveStart(message);
-      return;
-    }
     if (message.kind === 'lost') {
       this.lost = message.error;
       for (const { reject } of this.pending.values()) reject(toError(message.error));
@@ -85,8 +75,8 @@ export interface HostHandleHooks {
   recordMetric(name: string, value: number, unit: string): void;
 }
 
-/** Builds the `host` global for one host; `facts()` is read when a suite asks, after the runner sent them. */
-export function createHostHandle(spec: HostSpec, facts: () => Facts | null, client: RunnerClient, hooks: HostHandleHooks): Host {
+/** Builds the `host` global for one host. */
+export function createHostHandle(spec: HostSpec, facts: Facts | null, client: RunnerClient, hooks: HostHandleHooks): Host {
   let docker: Docker | undefined;
 
   const run = async (command: string, options: HostRunOptions = {}): Promise<HostRunResult> => {
@@ -121,9 +111,7 @@ export function createHostHandle(spec: HostSpec, facts: () => Facts | null, clie
   return {
     name: spec.name,
     id: spec.id,
-    get facts(): Facts | null {
-      return facts();
-    },
+    facts,
     vars: spec.vars,
     run,
     runExpect,

@@ -1,7 +1,7 @@
 // Messages between the runner and a host's worker thread: events up, command calls up, results and losses down.
 
 import type { MessagePort } from 'node:worker_threads';
-import type { CommandResult, Facts, RunOptions, WorkerEvent } from '../model/index.js';
+import type { CommandResult, RunOptions, WorkerEvent } from '../model/index.js';
 
 /** The command options a worker may send (callbacks cannot cross threads; output streams back as `output`). */
 export type CallRunOptions = Omit<RunOptions, 'onStdout' | 'onStderr'>;
@@ -21,8 +21,6 @@ export interface SerializedError {
 }
 
 export type RunnerMessage =
-  /** The host is connected (or not) and its facts are known: plan and run. Sent once. */
-  | { kind: 'start'; facts: Facts | null; unreachable: string | null }
   | { kind: 'result'; id: number; ok: true; value: unknown }
   | { kind: 'result'; id: number; ok: false; error: SerializedError }
   /** The host's connection died; every later call fails with this. */

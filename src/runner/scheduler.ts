@@ -157,8 +157,6 @@ export class Run {
     this.transports.add(transport);
     let cause: HostCause | undefined;
     try {
-      // The worker loads mocha and the suites while the host is reached and described: the two overlap.
-      const worker = this.startWorker(host, suites, transport);
       let facts: Facts | null = null;
       let unreachable: string | null = null;
       try {
@@ -175,8 +173,8 @@ export class Run {
           cause = { type: HARNESS_ERROR_TYPES.HOST_UNREACHABLE, message: unreachable };
         }
       }
-      worker.start(facts, unreachable);
-      cause = (await worker.finished) ?? cause;
+      if (this.interrupted) return;
+      cause = (await this.runWorker(host, suites, transport, facts, unreachable)) ?? cause;
     } finally {
       this.transports.delete(transport);
       await transport.close().catch(() => undefined);
@@ -184,18 +182,13 @@ export class Run {
     }
   }
 
-  /**
-   * Starts the host's worker, serving its calls on the host's connection. `start` hands it the facts once known;
-   * `finished` resolves to the cause if the host's work ended early.
-   */
-  private startWorker(
-    host: HostSpec,
-    suites: SuiteRef[],
-    transport: Transport,
-  ): { start: (facts: Facts | null, unreachable: string | null) => void; finished: Promise<HostCause | undefined> } {
+  /** Runs the host's worker, serving its calls on the host's connection. Resolves to the cause if it ended early. */
+  private runWorker(host: HostSpec, suites: SuiteRef[], transport: Transport, facts: Facts | null, unreachable: string | null): Promise<HostCause | undefined> {
     const { plan } = this;
     const input: WorkerInput = {
       host,
+      facts,
+      unreachable,
       suites,
       params: plan.params,
       seed: plan.seed,
@@ -230,7 +223,7 @@ export class Run {
       post({ kind: 'lost', error: serializeError(err) });
     });
 
-    const finished = new Promise<HostCause | undefined>((resolve) => {
+    return new Promise((resolve) => {
       worker.on('message', (message: WorkerMessage) => {
         switch (message.kind) {
           case 'event': {
@@ -291,7 +284,6 @@ export class Run {
         resolve(cause);
       });
     });
-    return { start: (facts, unreachable) => post({ kind: 'start', facts, unreachable }), finished };
   }
 }
 

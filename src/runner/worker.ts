@@ -18,12 +18,11 @@ import { createHostHandle, RunnerClient } from './host-handle.js';
 import { unmetRequirement } from './requirements.js';
 import { installSuiteContext } from './suite-api.js';
 
-/**
- * What a worker starts with. It loads its suites at once, while the runner connects to the host and gathers its
- * facts; the runner's `start` message then brings the facts (or why the host could not be reached).
- */
 export interface WorkerInput {
   host: HostSpec;
+  facts: Facts | null;
+  /** Set when the host could not be reached: the suites are only planned, so every test is reported. */
+  unreachable: string | null;
   suites: SuiteRef[];
   params: Record<string, unknown>;
   seed: number;
@@ -56,8 +55,7 @@ const emit = (event: WorkerEvent): void => client.send({ kind: 'event', event })
 let current: { suite: string; output: string[]; timeoutMs: number } = { suite: '', output: [], timeoutMs: DEFAULT_TEST_TIMEOUT_MS };
 let declaredMeta: SuiteMeta = {};
 
-let facts: Facts | null = null;
-const host = createHostHandle(input.host, () => facts, client, {
+const host = createHostHandle(input.host, input.facts, client, {
   defaultTimeoutMs: () => current.timeoutMs,
   appendOutput: (line) => current.output.push(line),
   recordMetric: (name, value, unit) => emit({ type: 'metric', ts: now(), host: input.host.name, suite: current.suite, name, value, unit }),
@@ -223,12 +221,12 @@ async function main(): Promise<void> {
   const hostName = input.host.name;
   const loaded: LoadedSuite[] = [];
   for (const ref of input.suites) loaded.push(await loadSuite(ref));
-  const start = await client.started;
-  facts = start.facts;
 
   // Announce every suite's tests before running any, so a crash later cannot lose one.
   const plans = loaded.map((suite) => {
-    const skipped = start.unreachable ? undefined : (unmetRequirement(suite.meta, input.host, facts) ?? undefined);
+    const skipped = input.unreachable
+      ? undefined
+      : (unmetRequirement(suite.meta, input.host, input.facts) ?? undefined);
     emit({
       type: 'suite-plan',
       ts: now(),
@@ -241,7 +239,7 @@ async function main(): Promise<void> {
     });
     return { suite, skipped };
   });
-  if (start.unreachable) return;
+  if (input.unreachable) return;
 
   let bailed = false;
   for (const { suite, skipped } of plans) {
