@@ -81,12 +81,18 @@ export class Run {
   private readonly workers = new Set<Worker>();
   private readonly transports = new Set<Transport>();
   private interrupted: NodeJS.Signals | null = null;
+  /** Hosts connect while the runner describes itself; their events wait until run-start is journaled. */
+  private readonly startRecorded: Promise<void>;
+  private markStartRecorded!: () => void;
   private finished: Promise<RunResult> | null = null;
 
   constructor(private readonly plan: RunPlan) {
     this.reportDir = join(plan.outDir, this.runId);
     this.journal = JournalWriter.open(join(this.reportDir, 'journal.jsonl'));
     this.reporters = new ReporterMultiplexer(plan.reporters);
+    this.startRecorded = new Promise((resolve) => {
+      this.markStartRecorded = resolve;
+    });
   }
 
   /** Appends to the journal first (the source of truth), then tells the reporters. */
@@ -101,6 +107,8 @@ export class Run {
   async execute(): Promise<RunResult> {
     const { plan } = this;
     const jobs = selectShard(plan.hosts, plan.suites, plan.shard).map(({ host, suites }): HostJob => ({ host, suites }));
+    const limit = pLimit(Math.max(1, plan.workers));
+    const hostsDone = Promise.all(jobs.map((job) => limit(() => (this.interrupted ? Promise.resolve() : this.runHost(job)))));
     const [runner, version] = await Promise.all([describeRunner().catch(() => null), readGauntletVersion()]);
     const start: RunStartEvent = {
       type: 'run-start',
@@ -120,8 +128,8 @@ export class Run {
       runner,
     };
     this.record(start);
-    const limit = pLimit(Math.max(1, plan.workers));
-    await Promise.all(jobs.map((job) => limit(() => (this.interrupted ? Promise.resolve() : this.runHost(job)))));
+    this.markStartRecorded();
+    await hostsDone;
     return this.finish(null);
   }
 
@@ -162,8 +170,10 @@ export class Run {
       try {
         await transport.connect();
         facts = await gatherFacts(transport);
+        await this.startRecorded;
         this.record({ type: 'host-facts', ts: new Date().toISOString(), host: host.name, id: host.id, stackKey: stackKeyOf(facts), facts });
       } catch (err) {
+        await this.startRecorded;
         unreachable = (err as Error).message;
         const code = (err as { code?: string }).code;
         if (code === 'LOST_CONNECTION') {
