@@ -13,8 +13,9 @@ const LAYERS = {
   classify: ['model'],
   report: ['model'],
   rank: ['model'],
+  lab: ['model', 'transport'],
   runner: ['model', 'inventory', 'transport', 'facts', 'watch', 'classify', 'report'],
-  cli: ['model', 'inventory', 'transport', 'facts', 'watch', 'classify', 'report', 'rank', 'runner'],
+  cli: ['model', 'inventory', 'transport', 'facts', 'watch', 'classify', 'report', 'rank', 'runner', 'lab'],
 };
 const FOLDERS = Object.keys(LAYERS);
 

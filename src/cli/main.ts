@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { registerFactsCommand } from './commands/facts.js';
+import { registerLabCommand } from './commands/lab.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerRunCommand } from './commands/run.js';
 import { EXIT, reportError } from './errors.js';
@@ -22,6 +23,7 @@ export function buildProgram(version: string): Command {
   registerRunCommand(program);
   registerFactsCommand(program);
   registerReportCommand(program);
+  registerLabCommand(program);
   return program;
 }
 

@@ -15,7 +15,9 @@ export type ErrorCode =
   | 'COMMAND_FAILED'
   | 'NOT_CONNECTED'
   | 'ENGINE_UNAVAILABLE'
-  | 'PROBE_FAILED';
+  | 'PROBE_FAILED'
+  /** `gauntlet lab`: a build step, a VM boot or a host tool failed. */
+  | 'LAB_FAILED';
 
 export class GauntletError extends Error {
   readonly code: ErrorCode;
