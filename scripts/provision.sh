@@ -2,7 +2,7 @@
 # Installs and starts what gauntlet's own tests need on a Debian machine; quick and silent when all is in place.
 set -euo pipefail
 
-PACKAGES=(openssh-server openssh-client iproute2 docker.io libxml2-utils qemu-system-x86 qemu-utils debootstrap kmod xz-utils)
+PACKAGES=(openssh-server openssh-client iproute2 docker.io libxml2-utils qemu-system-x86 qemu-utils debootstrap kmod xz-utils make gcc pahole)
 SSHD_RUN_DIR=/run/sshd
 DOCKERD_LOG=/var/log/gauntlet-dockerd.log
 

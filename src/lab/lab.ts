@@ -10,6 +10,7 @@ import { buildSshArgs, readSerialTail, waitForDocker, waitForSshBanner, type Ssh
 import { runTool } from './host-tools.js';
 import { ensureImage, formatSeconds } from './image.js';
 import { renderKnownHosts, writeLabInventory } from './inventory.js';
+import { buildSoftLockupModule } from './kernel-module.js';
 import { ensureKernel, checkKernelRelease, DEFAULT_KERNELS, type KernelEntry } from './kernels.js';
 import { ensureLabKeys, type LabKeys } from './keys.js';
 import { buildQemuArgs, chooseAccel, isVmProcess, startQemu, stopQemu, type Accel } from './qemu.js';
@@ -105,10 +106,20 @@ export async function upLab(options: UpOptions): Promise<UpResult> {
   const startedAt = performance.now();
   const keys = await ensureLabKeys(paths);
   const uniqueKernels = [...new Set(kernels)];
+  // The faults suite's soft-lockup module, built per kernel on the runner; a VM without it still boots.
+  const modules = Promise.all(
+    uniqueKernels.map((kernel) =>
+      timeStep(() => buildSoftLockupModule(kernel, paths.cache)).then(
+        ({ ms }) => log(`soft-lockup test module for ${kernel}: ready in ${formatSeconds(ms)}`),
+        (err: Error) => log(`soft-lockup test module for ${kernel}: not built (${err.message}); the faults suite's soft lockup test will fail`),
+      ),
+    ),
+  );
   const [image, ...kernelEntries] = await Promise.all([
     timeStep(() => ensureImage(paths, keys, log)),
     ...uniqueKernels.map((kernel) => timeStep(() => ensureKernel(paths, kernel, log))),
   ]);
+  await modules;
   log(`image ${image.value.key}: ${image.value.cached ? 'cached' : `built in ${formatSeconds(image.ms)}`}`);
   const byRelease = new Map<string, KernelEntry>();
   kernelEntries.forEach((entry, i) => {

@@ -118,11 +118,15 @@ function stringify(value: unknown): string {
 
 async function loadSuite(ref: SuiteRef): Promise<LoadedSuite> {
   declaredMeta = {};
+  // Suites, hooks and tests copy their timeout from their parent when the file is loaded, before meta() is known:
+  // load with the run's default, then replace that default everywhere the suite did not set its own.
+  const loadTimeoutMs = input.timeoutMs ?? DEFAULT_TEST_TIMEOUT_MS;
   const mocha = new Mocha({
     reporter: class Silent extends Mocha.reporters.Base {},
     forbidOnly: true,
     retries: input.retries,
     bail: input.bail,
+    timeout: loadTimeoutMs,
   });
   mocha.addFile(ref.path);
   try {
@@ -131,8 +135,18 @@ async function loadSuite(ref: SuiteRef): Promise<LoadedSuite> {
     return { ref, mocha: null, meta: {}, tests: [], loadError: firstLine((err as Error).message ?? String(err)) };
   }
   const meta = declaredMeta;
-  mocha.timeout(input.timeoutMs ?? meta.timeoutMs ?? DEFAULT_TEST_TIMEOUT_MS);
+  if (input.timeoutMs === null && meta.timeoutMs !== undefined) replaceTimeout(mocha.suite, loadTimeoutMs, meta.timeoutMs);
   return { ref, mocha, meta, tests: collectTests(mocha.suite) };
+}
+
+/** Sets `to` on every suite, hook and test under `suite` whose timeout is still `from` (not chosen by the suite). */
+function replaceTimeout(suite: Mocha.Suite, from: number, to: number): void {
+  if (suite.timeout() === from) suite.timeout(to);
+  // Mocha keeps hooks in these arrays; its typings do not expose them.
+  const hooks = suite as unknown as Record<'_beforeAll' | '_beforeEach' | '_afterAll' | '_afterEach', Mocha.Hook[]>;
+  const runnables: Mocha.Runnable[] = [...suite.tests, ...hooks._beforeAll, ...hooks._beforeEach, ...hooks._afterAll, ...hooks._afterEach];
+  for (const runnable of runnables) if (runnable.timeout() === from) runnable.timeout(to);
+  for (const child of suite.suites) replaceTimeout(child, from, to);
 }
 
 /** Runs one loaded suite; resolves whether the host should go on (false after a failure with --bail). */

@@ -356,6 +356,16 @@ describe('gauntlet run (CLI, real hosts)', function () {
     expect(verdict(bailCases.get('bail @ gh1 :: bail > is not run'))).to.deep.equal({ kind: 'skipped', type: undefined, message: 'not run: --bail after an earlier failure on this host' });
   });
 
+  it('gives hooks the suite\'s declared timeout, not mocha\'s two seconds', async () => {
+    const suite = join(dir, 'slow-hooks.js');
+    await writeFile(suite, "meta({ timeoutMs: 6000 });\ndescribe('slow hooks', () => {\n  after(async () => { await host.run('sleep 3'); });\n  it('passes', () => {});\n});\n");
+    const out = join(dir, 'out-hooks');
+    const result = await runCli(['run', '-i', inventory, '--limit', 'gh1', '--suite', suite, '--out', out]);
+    expect(result.exitCode, result.stdout).to.equal(0);
+    const cases = testcases(await readFile(join(await onlyRunDir(out), 'junit.xml'), 'utf8'));
+    expect([...cases.keys()]).to.deep.equal(['slow-hooks @ gh1 :: slow hooks > passes']);
+  });
+
   it('answers bad run options with exit 2 and no stack trace', async () => {
     for (const args of [
       ['--suite', 'no-such-suite'],
