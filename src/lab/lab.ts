@@ -326,9 +326,14 @@ export async function powerCycleVm(location: LabLocation & { name: string; wait:
   await startVmProcess(state);
   location.log(`${state.name}: QEMU restarted (pid ${state.pid}, boot ${state.bootCount})`);
   if (!location.wait) return {};
-  await waitForSshBanner(state.port, { timeoutMs: SSH_TIMEOUT_MS, isAlive: () => isVmProcess(state.pid, state.pidFile), serialLog: state.serialLog, vm: state.name });
+  const isAlive = () => isVmProcess(state.pid, state.pidFile);
+  await waitForSshBanner(state.port, { timeoutMs: SSH_TIMEOUT_MS, isAlive, serialLog: state.serialLog, vm: state.name });
   const sshMs = performance.now() - startedAt;
   location.log(`${state.name}: SSH back after ${formatSeconds(sshMs)}`);
+  // Back means back as a container host: a suite run right after a power cycle needs the engine, not just SSH.
+  const keys = await ensureLabKeys(paths);
+  await waitForDocker({ port: state.port, keyFile: keys.clientKey, knownHosts: join(paths.vms, 'known_hosts') }, { timeoutMs: DOCKER_TIMEOUT_MS, isAlive, vm: state.name, serialLog: state.serialLog });
+  location.log(`${state.name}: docker back after ${formatSeconds(performance.now() - startedAt)}`);
   return { sshMs };
 }
 

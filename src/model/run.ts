@@ -27,6 +27,8 @@ export const HARNESS_ERROR_TYPES = {
   HOOK_FAILED: 'HOOK_FAILED',
   /** The suite file could not be loaded (syntax error, missing import). */
   SUITE_LOAD_FAILED: 'SUITE_LOAD_FAILED',
+  /** The host's container engine is installed but did not answer, so suites that need it could not run. */
+  ENGINE_UNAVAILABLE: 'ENGINE_UNAVAILABLE',
   /** Anything else that went wrong in gauntlet itself. */
   HARNESS_ERROR: 'HARNESS_ERROR',
 } as const;
@@ -129,6 +131,8 @@ export interface SuitePlanEvent extends EventBase {
   skipped?: string;
   /** The suite file could not be loaded; `tests` is then empty. */
   loadError?: string;
+  /** The suite cannot run on this host for a reason that is a problem, not a choice (its engine does not answer): every test is this error. */
+  error?: HostCause;
 }
 
 export interface SuiteStartEvent extends EventBase {

@@ -5,6 +5,7 @@ import {
   FAILURE_TYPE,
   GauntletError,
   HARNESS_ERROR_TYPES,
+  type HostCause,
   type HostRecord,
   type HostSuiteRecord,
   type JournalEvent,
@@ -266,10 +267,10 @@ function buildSuiteRecord(slot: SuiteSlot, stop: StopReason, stoppedAt: string):
       flaky: false,
       failedAttempts: [],
     });
-  } else if (plan?.skipped !== undefined && slot.tests.length === 0) {
-    addTestSlot(slot, SUITE_SKIPPED_TITLE);
+  } else if ((plan?.skipped !== undefined || plan?.error !== undefined) && slot.tests.length === 0) {
+    addTestSlot(slot, plan?.error ? SUITE_NOT_RUN_TITLE : SUITE_SKIPPED_TITLE);
   }
-  for (const test of slot.tests) tests.push(buildTestRecord(test, plan?.skipped, stop, stoppedAt));
+  for (const test of slot.tests) tests.push(buildTestRecord(test, plan?.skipped, plan?.error, stop, stoppedAt));
 
   const firstStart = slot.tests.flatMap((test) => test.starts.map((event) => event.ts)).sort()[0];
   return {
@@ -283,7 +284,7 @@ function buildSuiteRecord(slot: SuiteSlot, stop: StopReason, stoppedAt: string):
   };
 }
 
-function buildTestRecord(test: TestSlot, skipped: string | undefined, stop: StopReason, stoppedAt: string): ReportTestRecord {
+function buildTestRecord(test: TestSlot, skipped: string | undefined, blocked: HostCause | undefined, stop: StopReason, stoppedAt: string): ReportTestRecord {
   const lastEnd = test.ends.at(-1);
   const finished = lastEnd !== undefined && !test.running;
   const earlier = finished ? test.ends.slice(0, -1) : test.ends;
@@ -306,6 +307,9 @@ function buildTestRecord(test: TestSlot, skipped: string | undefined, stop: Stop
   }
   if (skipped !== undefined && test.starts.length === 0) {
     return { ...base, outcome: 'skipped', message: skipped, output: '', durationMs: 0, flaky: false };
+  }
+  if (blocked !== undefined && test.starts.length === 0) {
+    return { ...base, outcome: 'error', errorType: blocked.type, message: `not run: ${blocked.message}`, output: '', durationMs: 0, flaky: false };
   }
   const lastStart = test.starts.at(-1);
   return {

@@ -1,6 +1,16 @@
 // Whether a host meets what a suite requires; the reason when it does not.
 
-import type { Facts, HostSpec, SuiteMeta } from '../model/index.js';
+import { HARNESS_ERROR_TYPES, type Facts, type HostCause, type HostSpec, type SuiteMeta } from '../model/index.js';
+
+/**
+ * A requirement the host cannot meet because something on it is broken, not absent: the suite's tests are then
+ * errors, never skips. Today that is an engine that is installed but did not answer.
+ */
+export function brokenRequirement(meta: SuiteMeta, facts: Facts | null): HostCause | null {
+  const engineError = facts?.probeErrors.engine;
+  if (!meta.requires?.engine || !facts || facts.engine || !engineError) return null;
+  return { type: HARNESS_ERROR_TYPES.ENGINE_UNAVAILABLE, message: `the suite needs the container engine, which did not answer: ${engineError}` };
+}
 
 /** The first unmet requirement in words, or null when the suite may run on the host. */
 export function unmetRequirement(meta: SuiteMeta, host: HostSpec, facts: Facts | null): string | null {

@@ -15,7 +15,7 @@ import {
   type WorkerEvent,
 } from '../model/index.js';
 import { createHostHandle, RunnerClient } from './host-handle.js';
-import { unmetRequirement } from './requirements.js';
+import { brokenRequirement, unmetRequirement } from './requirements.js';
 import { installSuiteContext } from './suite-api.js';
 
 export interface WorkerInput {
@@ -238,9 +238,8 @@ async function main(): Promise<void> {
 
   // Announce every suite's tests before running any, so a crash later cannot lose one.
   const plans = loaded.map((suite) => {
-    const skipped = input.unreachable
-      ? undefined
-      : (unmetRequirement(suite.meta, input.host, input.facts) ?? undefined);
+    const error = input.unreachable ? undefined : (brokenRequirement(suite.meta, input.facts) ?? undefined);
+    const skipped = input.unreachable || error ? undefined : (unmetRequirement(suite.meta, input.host, input.facts) ?? undefined);
     emit({
       type: 'suite-plan',
       ts: now(),
@@ -249,9 +248,10 @@ async function main(): Promise<void> {
       tests: suite.tests,
       meta: suite.meta,
       ...(skipped ? { skipped } : {}),
+      ...(error ? { error } : {}),
       ...(suite.loadError ? { loadError: suite.loadError } : {}),
     });
-    return { suite, skipped };
+    return { suite, skipped: skipped ?? error?.message };
   });
   if (input.unreachable) return;
 

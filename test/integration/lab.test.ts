@@ -137,6 +137,24 @@ describe('gauntlet lab (CLI, real QEMU VMs)', function () {
     expect(await isRunningQemu(vm.pid), 'the old QEMU is gone').to.equal(false);
   });
 
+  it('runs the faults suite for real: the kernel text of each fault is in the serial log, and power control brings the VM back with the panic in pstore', async () => {
+    const out = join(dir, 'reports');
+    const run = await runCli(['run', '-i', inventory, '--suite', 'faults', '--out', out], { timeoutMs: 600_000 });
+    expect(run.stdout, run.stdout + run.stderr).to.match(/2\/2 hosts ran · 8 passed · 0 failed · 0 errors/);
+    for (const vm of vms) {
+      const serial = await readFile(join(state, vm.name, 'serial.log'), 'utf8');
+      expect(serial, vm.name).to.match(/Memory cgroup out of memory: Killed process \d+ \(dd\)/);
+      expect(serial, vm.name).to.match(/blocked for more than 5 seconds/);
+      expect(serial, vm.name).to.match(/soft lockup - CPU#\d+ stuck for \d+s/);
+      expect(serial, vm.name).to.include('sysrq triggered crash');
+      const cycle = await runCli(['lab', 'power-cycle', '--state', state, vm.name], { timeoutMs: 300_000 });
+      expect(cycle.exitCode, cycle.stderr).to.equal(0);
+      const pstore = await runCli(['lab', 'ssh', '--state', state, vm.name, '--', 'cat /sys/fs/pstore/dmesg-ramoops-0']);
+      expect(pstore.exitCode, pstore.stderr).to.equal(0);
+      expect(pstore.stdout, vm.name).to.include('Kernel panic - not syncing: sysrq triggered crash');
+    }
+  });
+
   it('down leaves no QEMU, no disks and no forwarded port behind', async () => {
     const status = JSON.parse((await runCli(['lab', 'status', '--json', '--state', state])).stdout) as VmStatus[];
     const down = await runCli(['lab', 'down', '--state', state]);

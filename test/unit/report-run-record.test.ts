@@ -50,7 +50,7 @@ class JournalScript {
     return this;
   }
 
-  plan(host: string, suite: string, tests: string[], extra: { skipped?: string; loadError?: string } = {}): this {
+  plan(host: string, suite: string, tests: string[], extra: { skipped?: string; loadError?: string; error?: { type: string; message: string } } = {}): this {
     return this.push({ type: 'suite-plan', host, suite, tests, meta: {}, ...extra });
   }
 
@@ -401,6 +401,14 @@ describe('buildRunRecord', () => {
         errorType: 'INTERRUPTED',
         message: 'not run: the runner stopped before it ran',
       });
+    });
+
+    it('makes every test of a suite whose plan carries an error that error, not a skip', () => {
+      const cause = { type: 'ENGINE_UNAVAILABLE', message: 'the suite needs the container engine, which did not answer: timeout' };
+      const built = new JournalScript(['h1'], ['s']).plan('h1', 's', ['a', 'b'], { error: cause }).hostEnd('h1').runEnd().build();
+      for (const title of ['a', 'b']) {
+        expect(verdictOf(testOf(built, 'h1', 's', title))).to.deep.equal({ outcome: 'error', errorType: 'ENGINE_UNAVAILABLE', message: `not run: ${cause.message}` });
+      }
     });
 
     it('counts as many tests as were planned plus those added on the fly', () => {

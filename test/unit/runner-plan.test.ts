@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { parseParams } from '../../src/cli/commands/run.js';
 import type { Facts, HostSpec } from '../../src/model/index.js';
-import { unmetRequirement } from '../../src/runner/requirements.js';
+import { brokenRequirement, unmetRequirement } from '../../src/runner/requirements.js';
 import { parseShard, selectShard, suiteNameOf } from '../../src/runner/index.js';
 
 const hosts = ['web2', 'web1', 'db1', 'db2', 'cache'].map((name) => ({ name }));
@@ -85,6 +85,19 @@ describe('suite requirements', () => {
     expect(unmetRequirement({ requires: { backingFs: ['xfs'] } }, host, facts)).to.equal('requires backing filesystem xfs; host has extfs');
     expect(unmetRequirement({ requires: { cgroup: 1 } }, host, facts)).to.equal('requires cgroup v1; host has v2');
     expect(unmetRequirement({ requires: { connection: 'local' } }, host, facts)).to.equal('requires the local connection; host uses ssh');
+  });
+});
+
+describe('broken requirements', () => {
+  it('makes an engine that is installed but does not answer an error, never a skip', () => {
+    const down = { engine: null, probeErrors: { engine: 'docker /info did not answer within 10 s' } } as unknown as Facts;
+    expect(brokenRequirement({ requires: { engine: 'docker' } }, down)).to.deep.equal({
+      type: 'ENGINE_UNAVAILABLE',
+      message: 'the suite needs the container engine, which did not answer: docker /info did not answer within 10 s',
+    });
+    expect(brokenRequirement({}, down), 'a suite that needs no engine').to.equal(null);
+    const absent = { engine: null, probeErrors: {} } as unknown as Facts;
+    expect(brokenRequirement({ requires: { engine: 'docker' } }, absent), 'no engine at all is a skip').to.equal(null);
   });
 });
 
