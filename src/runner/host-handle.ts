@@ -1,16 +1,12 @@
 // The `host` a suite uses inside a worker: every command, upload and engine stream goes through the runner's connection.
 
-import { createRequire } from 'node:module';
-import type { Duplex } from 'node:stream';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { Agent as HttpAgent } from 'node:http';
 import type Docker from 'dockerode';
 import { GauntletError, type CommandResult, type Facts, type HostSpec } from '../model/index.js';
+import { createDockerOverStreams } from '../transport/lazy.js';
 import { createPortStream } from './port-stream.js';
 import type { CallRunOptions, RunnerMessage, SerializedError, WorkerMessage } from './rpc.js';
 import type { Host, HostRunOptions, HostRunResult } from './suite-api.js';
-
-const require = createRequire(import.meta.url);
 
 /** Calls the runner over the worker's port; a lost connection fails every pending and later call. */
 export class RunnerClient {
@@ -152,26 +148,14 @@ function transcriptTail(result: CommandResult): string {
 
 /** dockerode whose every HTTP connection is an engine stream the runner opens on the host's connection. */
 function createDocker(client: RunnerClient): Docker {
-  const DockerClass = require('dockerode') as typeof Docker;
-  const agent = new HttpAgent({ keepAlive: false });
-  (agent as unknown as { createConnection: unknown }).createConnection = (
-    _options: unknown,
-    callback: (err: Error | null, stream?: Duplex) => void,
-  ): void => {
+  return createDockerOverStreams(async () => {
     const { port1, port2 } = new MessageChannel();
-    client.call<void>((id) => ({ kind: 'docker-open', id, port: port2 }), [port2]).then(
-      () => {
-        const stream = createPortStream(port1);
-        for (const method of ['setNoDelay', 'setKeepAlive', 'setTimeout', 'ref', 'unref']) {
-          (stream as unknown as Record<string, unknown>)[method] = () => stream;
-        }
-        callback(null, stream);
-      },
-      (err: Error) => {
-        port1.close();
-        callback(err);
-      },
-    );
-  };
-  return new DockerClass({ protocol: 'http', host: 'docker', port: 80, agent } as Docker.DockerOptions);
+    try {
+      await client.call<void>((id) => ({ kind: 'docker-open', id, port: port2 }), [port2]);
+    } catch (err) {
+      port1.close();
+      throw err;
+    }
+    return createPortStream(port1);
+  });
 }

@@ -296,8 +296,3 @@ export class Run {
     });
   }
 }
-
-/** Convenience for callers that do not need to interrupt: run the plan to the end. */
-export function executeRun(plan: RunPlan): Promise<RunResult> {
-  return new Run(plan).execute();
-}

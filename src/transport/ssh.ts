@@ -2,13 +2,12 @@
 
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { Agent as HttpAgent } from 'node:http';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
-import { loadDocker } from './lazy.js';
+import { createDockerOverStreams } from './lazy.js';
 import pLimit, { type LimitFunction } from 'p-limit';
 import ssh2, { type AuthenticationType, type Client as SshClient, type ClientChannel, type ConnectConfig, type ParsedKey } from 'ssh2';
 import { GauntletError, type CommandResult, type HostSpec, type RunOptions } from '../model/index.js';
@@ -509,20 +508,7 @@ export class SshTransport implements Transport {
   }
 
   docker(): Docker {
-    if (!this.dockerClient) {
-      const agent = new HttpAgent({ keepAlive: false });
-      // http.Agent accepts an asynchronous createConnection through its callback, as docker-modem's own SSH agent does.
-      (agent as unknown as { createConnection: unknown }).createConnection = (
-        _options: unknown,
-        callback: (err: Error | null, stream?: Duplex) => void,
-      ): void => {
-        this.openDockerStream().then(
-          (stream) => callback(null, adaptChannel(stream)),
-          (err: Error) => callback(err),
-        );
-      };
-      this.dockerClient = new (loadDocker())({ protocol: 'http', host: 'docker', port: 80, agent } as Docker.DockerOptions);
-    }
+    this.dockerClient ??= createDockerOverStreams(() => this.openDockerStream());
     return this.dockerClient;
   }
 
@@ -607,16 +593,6 @@ class PidLineSplitter {
       this.forward(joined);
     }
   }
-}
-
-/** Node's HTTP client calls socket methods an SSH channel lacks; they have no meaning on a channel. */
-function adaptChannel(stream: Duplex): Duplex {
-  const socketLike = stream as Duplex & Record<string, unknown>;
-  for (const method of ['setNoDelay', 'setKeepAlive', 'ref', 'unref']) {
-    if (typeof socketLike[method] !== 'function') socketLike[method] = () => socketLike;
-  }
-  if (typeof socketLike.setTimeout !== 'function') socketLike.setTimeout = () => socketLike;
-  return stream;
 }
 
 async function existingDefaultKeys(): Promise<string[]> {
