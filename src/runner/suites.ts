@@ -6,8 +6,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GauntletError, type SuiteRef } from '../model/index.js';
 
-/** Suite files are mocha specs in TypeScript or JavaScript. */
-const SUITE_FILE = /\.(spec|test)\.(ts|mts|js|mjs)$|\.(ts|mts|js|mjs)$/;
+/** Suite files are mocha specs in TypeScript or JavaScript (`name.spec.ts`, `name.js`, …). */
+const SUITE_FILE = /\.(ts|mts|js|mjs)$/;
 const EXTENSIONS = ['.spec', '.test', ''].flatMap((kind) => ['.ts', '.mts', '.js', '.mjs'].map((language) => `${kind}${language}`));
 
 /** The `suites/` folder shipped with gauntlet, next to package.json (whether running from src/ or dist/src/). */
