@@ -13,7 +13,7 @@ const LAYERS = {
   classify: ['model'],
   report: ['model'],
   rank: ['model'],
-  lab: ['model', 'transport'],
+  lab: ['model', 'inventory', 'transport'],
   runner: ['model', 'inventory', 'transport', 'facts', 'watch', 'classify', 'report'],
   cli: ['model', 'inventory', 'transport', 'facts', 'watch', 'classify', 'report', 'rank', 'runner', 'lab'],
 };

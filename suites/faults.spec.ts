@@ -192,7 +192,9 @@ describe('faults', function () {
     host.log(`container exited ${StatusCode}, OOMKilled ${State.OOMKilled}`);
 
     expect(StatusCode, 'exit code of the container (137: SIGKILL)').to.equal(137);
-    expect(State.OOMKilled, 'the engine reports the container as OOM-killed').to.equal(true);
+    // The kernel's word is the evidence. The engine's OOMKilled flag is recorded, not asserted: docker 20.10 on
+    // cgroup v2 sometimes misses the OOM event of a container that exits at once, and reports false.
+    host.metric('oom_killed_reported_by_engine', State.OOMKilled ? 1 : 0);
     const kill = await expectKernelText(id, KERNEL_TEXT.oomKill, 10_000, 'memory cgroup OOM kill');
     host.log(`kernel: ${kill[0]}`);
     expect(kill[1], 'the process the kernel killed').to.equal('dd');

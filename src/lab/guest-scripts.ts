@@ -6,6 +6,12 @@ export const GUEST_ARG_PREFIX = 'gauntlet.';
 /** The disks as the guest sees them, in the order qemu.ts attaches them. */
 export const GUEST_DISKS = { root: '/dev/vda', data: '/dev/vdb', modules: '/dev/vdc' } as const;
 
+/** Where a podman VM's docker-compatible API listens (`gauntlet_docker_socket` in the inventory). */
+export const PODMAN_SOCKET = '/run/podman/podman.sock';
+
+/** Where the guest init writes why it did not start the engine. */
+export const INIT_ERROR_FILE = '/run/gauntlet-init.error';
+
 /**
  * busybox /init in the initramfs: load just the modules that reach the root disk (Debian builds virtio and
  * ext4 as modules), mount it and switch to it. A failure exits, which panics the kernel, which ends QEMU
@@ -38,7 +44,8 @@ exec switch_root /newroot /sbin/gauntlet-init
 }
 
 /**
- * The guest's PID 1: mounts, modules, network, sshd, the data disk and dockerd, then reaps orphans forever.
+ * The guest's PID 1: mounts, modules, network, sshd, the data disk and the engine (dockerd or podman's API
+ * service), then reaps orphans forever.
  * systemd would take ~25 s under TCG; this reaches SSH in a few seconds.
  */
 export function renderGuestInit(): string {
@@ -57,7 +64,7 @@ mountpoint -q /proc || mount -t proc proc /proc
 mountpoint -q /sys || mount -t sysfs sysfs /sys
 mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
 mount -o remount,rw /
-mkdir -p /dev/pts /dev/shm /dev/mqueue /run /tmp /sys/fs/cgroup /lib/modules /var/lib/docker
+mkdir -p /dev/pts /dev/shm /dev/mqueue /run /tmp /sys/fs/cgroup /lib/modules
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t tmpfs -o mode=755 tmpfs /run
@@ -81,20 +88,51 @@ mkdir -p /run/sshd
 
 fs="$(arg fs ext4)"
 driver="$(arg driver overlay2)"
+engine="$(arg engine docker)"
+case "$engine" in
+  podman) data_root=/var/lib/containers/storage ;;
+  *) data_root=/var/lib/docker ;;
+esac
+mkdir -p "$data_root"
 modprobe "$fs" 2>/dev/null
+# A data disk that cannot be formatted or mounted stops the boot of the engine: an engine on the root disk
+# would be a different stack from the one asked for. lab up reads the reason from ${INIT_ERROR_FILE}.
+fail() { say "$*"; echo "$*" >> ${INIT_ERROR_FILE}; }
 if ! blkid ${GUEST_DISKS.data} >/dev/null 2>&1; then
+  # Labels: xfs allows at most 12 characters.
   case "$fs" in
-    ext4) mkfs.ext4 -q -L gauntlet-data ${GUEST_DISKS.data} ;;
-    xfs) mkfs.xfs -q -L gauntlet-data ${GUEST_DISKS.data} ;;
-    btrfs) mkfs.btrfs -q -f -L gauntlet-data ${GUEST_DISKS.data} ;;
-  esac
-  say "formatted ${GUEST_DISKS.data} as $fs"
+    ext4) mkfs.ext4 -q -L gauntlet ${GUEST_DISKS.data} ;;
+    xfs) mkfs.xfs -q -L gauntlet ${GUEST_DISKS.data} ;;
+    btrfs) mkfs.btrfs -q -f -L gauntlet ${GUEST_DISKS.data} ;;
+  esac > /run/gauntlet-mkfs.log 2>&1 && say "formatted ${GUEST_DISKS.data} as $fs" || fail "cannot format ${GUEST_DISKS.data} as $fs: $(head -c 300 /run/gauntlet-mkfs.log)"
 fi
-mount -t "$fs" ${GUEST_DISKS.data} /var/lib/docker || say "cannot mount the data disk ${GUEST_DISKS.data} as $fs"
-mkdir -p /etc/docker
-printf '{"storage-driver": "%s", "data-root": "/var/lib/docker"}\\n' "$driver" > /etc/docker/daemon.json
-dockerd > /var/log/dockerd.log 2>&1 &
-say "dockerd started (storage driver $driver on $fs)"
+if [ -s ${INIT_ERROR_FILE} ]; then
+  :
+elif ! mount -t "$fs" ${GUEST_DISKS.data} "$data_root"; then
+  fail "cannot mount the data disk ${GUEST_DISKS.data} as $fs on $data_root"
+else
+  case "$engine" in
+    podman)
+      # podman calls docker's overlay2 "overlay"; its docker-compatible API listens on ${PODMAN_SOCKET}.
+      [ "$driver" = overlay2 ] && driver=overlay
+      mkdir -p /etc/containers /run/podman
+      printf '[storage]\ndriver = "%s"\nrunroot = "/run/containers/storage"\ngraphroot = "%s"\n' "$driver" "$data_root" > /etc/containers/storage.conf
+      podman system service --time=0 unix://${PODMAN_SOCKET} > /var/log/podman.log 2>&1 &
+      ;;
+    *)
+      mkdir -p /etc/docker
+      printf '{"storage-driver": "%s", "data-root": "%s"}\n' "$driver" "$data_root" > /etc/docker/daemon.json
+      dockerd > /var/log/dockerd.log 2>&1 &
+      ;;
+  esac
+  say "$engine started (storage driver $driver on $fs)"
+fi
+
+# netconsole: kernel messages as UDP to the runner (10.0.2.2 is the runner's loopback under QEMU user networking).
+nc_port="$(arg netconsole '')"
+if [ -n "$nc_port" ]; then
+  modprobe netconsole "netconsole=6665@10.0.2.15/eth0,$nc_port@10.0.2.2/52:55:0a:00:02:02" && say "netconsole to the runner's UDP port $nc_port"
+fi
 
 # 'quiet' lowered the console level to errors only: restore it so warnings and OOM reports reach the serial log.
 echo 7 > /proc/sys/kernel/printk

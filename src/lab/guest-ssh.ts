@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { GauntletError } from '../model/index.js';
 import { findTool, lastLines, TOOL_PATH } from './host-tools.js';
+import { INIT_ERROR_FILE, PODMAN_SOCKET } from './guest-scripts.js';
 import { sleep } from './qemu.js';
 
 export interface SshTarget {
@@ -88,16 +89,22 @@ export async function runGuestCommand(target: SshTarget, command: string, timeou
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
-/** Polls `docker info` over SSH until the engine answers; resolves to its server version. */
-export async function waitForDocker(target: SshTarget, options: { timeoutMs: number; isAlive: () => Promise<boolean>; vm: string; serialLog: string }): Promise<string> {
+/**
+ * Polls the engine's API over SSH until it answers; resolves to its server version. docker's CLI (in every
+ * image) asks dockerd's socket, or podman's docker-compatible one on a podman VM.
+ */
+export async function waitForEngine(target: SshTarget, engine: 'docker' | 'podman', options: { timeoutMs: number; isAlive: () => Promise<boolean>; vm: string; serialLog: string }): Promise<string> {
+  const host = engine === 'podman' ? ` -H unix://${PODMAN_SOCKET}` : '';
   const deadline = Date.now() + options.timeoutMs;
   let last: GuestCommandResult | undefined;
   while (Date.now() < deadline) {
-    last = await runGuestCommand(target, "docker info --format '{{.ServerVersion}}'", 20_000);
+    last = await runGuestCommand(target, `if [ -s ${INIT_ERROR_FILE} ]; then cat ${INIT_ERROR_FILE}; exit 3; fi; docker${host} version --format '{{.Server.Version}}'`, 20_000);
     if (last.exitCode === 0 && last.stdout.trim()) return last.stdout.trim();
-    if (!(await options.isAlive())) throw new GauntletError('LAB_FAILED', `lab: ${options.vm}: QEMU exited before docker answered; serial log: ${await readSerialTail(options.serialLog)}`);
+    if (last.exitCode === 3) throw new GauntletError('LAB_FAILED', `lab: ${options.vm}: ${engine} not started: ${lastLines(last.stdout, 2)}`);
+    if (!(await options.isAlive())) throw new GauntletError('LAB_FAILED', `lab: ${options.vm}: QEMU exited before ${engine} answered; serial log: ${await readSerialTail(options.serialLog)}`);
     await sleep(500);
   }
   const why = last ? lastLines(`${last.stderr}\n${last.stdout}`, 1) : 'no answer';
-  throw new GauntletError('LAB_FAILED', `lab: ${options.vm}: docker did not answer within ${options.timeoutMs / 1000} s (${why}); see /var/log/dockerd.log in the VM`);
+  const log = engine === 'podman' ? '/var/log/podman.log' : '/var/log/dockerd.log';
+  throw new GauntletError('LAB_FAILED', `lab: ${options.vm}: ${engine} did not answer within ${options.timeoutMs / 1000} s (${why}); see ${log} in the VM`);
 }

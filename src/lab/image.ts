@@ -1,4 +1,4 @@
-// The guest root image: debootstrap bookworm with sshd, docker and the filesystem tools, as a cached qcow2.
+// The guest root image: debootstrap bookworm with sshd, docker, podman and the filesystem tools, as a cached qcow2.
 
 import { chmod, copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,10 +12,15 @@ const IMAGE_RECIPE = 'image-v1';
 export const IMAGE_SUITE = 'bookworm';
 const IMAGE_SIZE = '6G';
 
-/** What a test host needs: sshd, the engine, network and module tools, and every filesystem's tools. */
+/** What a test host needs: sshd, both engines (one runs per VM), network and module tools, every filesystem's tools. */
 export const IMAGE_PACKAGES = [
   'openssh-server',
   'docker.io',
+  'podman',
+  'crun',
+  'conmon',
+  'containernetworking-plugins',
+  'catatonit',
   'iproute2',
   'kmod',
   'procps',

@@ -3,16 +3,14 @@ export { resolveLabPaths, type LabPaths } from './cache.js';
 export { DEFAULT_KERNELS } from './kernels.js';
 export { renderLabInventory, renderKnownHosts } from './inventory.js';
 export { buildQemuArgs, buildKernelArgs } from './qemu.js';
+export { loadLabFile, parseLabFile, type LabFile } from './lab-file.js';
+export { checkVmSetting, ENGINES, expandVmMatrices, FILESYSTEMS, MEM_RANGE_MIB, STORAGE_DRIVERS, type VmMatrix, type VmSpec } from './vm-plan.js';
 export {
   buildVmSshArgs,
-  checkUpOptions,
   cleanLab,
   describeLab,
   downLab,
-  FILESYSTEMS,
-  nameVms,
   powerCycleVm,
-  STORAGE_DRIVERS,
   upLab,
   type UpResult,
   type VmStatus,

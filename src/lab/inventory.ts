@@ -2,7 +2,8 @@
 
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
-import type { VmState } from './vm-state.js';
+import { PODMAN_SOCKET } from './guest-scripts.js';
+import { engineOf, type VmState } from './vm-state.js';
 
 export const INVENTORY_HEADER = '# Written by `gauntlet lab up`; `gauntlet lab down` rewrites it. Edits are lost.';
 
@@ -24,7 +25,15 @@ export function renderLabInventory(vms: readonly VmState[], options: LabInventor
       gauntlet_disposable: true,
       gauntlet_console: `file:${vm.serialLog}`,
       gauntlet_power_cycle: vm.powerCycle,
-      gauntlet_labels: { lab: 'true', kernel: vm.kernel, fs: vm.fs, driver: vm.driver },
+      ...(engineOf(vm) === 'podman' ? { gauntlet_docker_socket: PODMAN_SOCKET } : {}),
+      gauntlet_labels: {
+        lab: 'true',
+        kernel: vm.kernel,
+        fs: vm.fs,
+        driver: vm.driver,
+        engine: engineOf(vm),
+        ...(vm.netconsolePort === undefined ? {} : { netconsole: `udp:127.0.0.1:${vm.netconsolePort}` }),
+      },
     };
   }
   const tree = { all: { children: { lab: { hosts } } } };

@@ -6,21 +6,20 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { GauntletError } from '../model/index.js';
 import { resolveLabPaths, type LabPaths } from './cache.js';
-import { buildSshArgs, readSerialTail, waitForDocker, waitForSshBanner, type SshTarget } from './guest-ssh.js';
+import { buildSshArgs, readSerialTail, waitForEngine, waitForSshBanner, type SshTarget } from './guest-ssh.js';
 import { runTool } from './host-tools.js';
 import { ensureImage, formatSeconds } from './image.js';
 import { renderKnownHosts, writeLabInventory } from './inventory.js';
 import { buildSoftLockupModule } from './kernel-module.js';
-import { ensureKernel, checkKernelRelease, DEFAULT_KERNELS, type KernelEntry } from './kernels.js';
+import { ensureKernel, type KernelEntry } from './kernels.js';
 import { ensureLabKeys, type LabKeys } from './keys.js';
 import { buildQemuArgs, chooseAccel, isVmProcess, startQemu, stopQemu, type Accel } from './qemu.js';
-import { checkVmName, findVmState, listVmStates, writeVmState, type VmState } from './vm-state.js';
+import { engineOf, findVmState, listVmStates, writeVmState, type VmState } from './vm-state.js';
+import type { Engine, VmSpec } from './vm-plan.js';
 
-export const FILESYSTEMS = ['ext4', 'xfs', 'btrfs'] as const;
-export const STORAGE_DRIVERS = ['overlay2', 'btrfs', 'vfs'] as const;
 const DATA_DISK_BYTES = 8 * 1024 ** 3;
 const SSH_TIMEOUT_MS = 180_000;
-const DOCKER_TIMEOUT_MS = 240_000;
+const ENGINE_TIMEOUT_MS = 240_000;
 
 export interface LabLocation {
   cache?: string;
@@ -28,11 +27,8 @@ export interface LabLocation {
 }
 
 export interface UpOptions extends LabLocation {
-  kernels: string[];
-  name?: string;
-  fs: string;
-  driver: string;
-  memMiB: number;
+  /** The VMs to boot, checked and named (vm-plan.ts). */
+  vms: VmSpec[];
   accel: 'auto' | Accel;
   /** Absolute path of the inventory to write. */
   inventory: string;
@@ -44,11 +40,12 @@ export interface UpOptions extends LabLocation {
 export interface VmBootResult {
   name: string;
   kernel: string;
+  engine: Engine;
   port: number;
-  /** QEMU start to the SSH banner, and to `docker info` answering. */
+  /** QEMU start to the SSH banner, and to the engine's API answering. */
   sshMs?: number;
-  dockerMs?: number;
-  dockerVersion?: string;
+  engineMs?: number;
+  engineVersion?: string;
   error?: string;
 }
 
@@ -58,45 +55,9 @@ export interface UpResult {
   prepareMs: number;
 }
 
-/** Checks every option of `lab up` before anything is built or started; each problem is a USAGE error. */
-export function checkUpOptions(options: Pick<UpOptions, 'kernels' | 'name' | 'fs' | 'driver' | 'memMiB'>): void {
-  for (const kernel of options.kernels) checkKernelRelease(kernel);
-  if (options.name !== undefined) checkVmName(options.name, 'a --name');
-  if (!(FILESYSTEMS as readonly string[]).includes(options.fs)) {
-    throw new GauntletError('USAGE', `lab: --fs: expected one of ${FILESYSTEMS.join(', ')}, got ${JSON.stringify(options.fs)}`);
-  }
-  if (!(STORAGE_DRIVERS as readonly string[]).includes(options.driver)) {
-    throw new GauntletError('USAGE', `lab: --driver: expected one of ${STORAGE_DRIVERS.join(', ')}, got ${JSON.stringify(options.driver)}`);
-  }
-  if (options.driver === 'btrfs' && options.fs !== 'btrfs') {
-    throw new GauntletError('USAGE', `lab: --driver btrfs needs --fs btrfs, got --fs ${options.fs}`);
-  }
-  if (options.driver === 'overlay2' && options.fs === 'btrfs') {
-    throw new GauntletError('USAGE', 'lab: --driver overlay2 does not run on --fs btrfs; use --driver btrfs or --fs ext4|xfs');
-  }
-  if (!Number.isInteger(options.memMiB) || options.memMiB < 384 || options.memMiB > 8192) {
-    throw new GauntletError('USAGE', `lab: --mem: expected MiB as an integer 384-8192, got ${JSON.stringify(options.memMiB)}`);
-  }
-}
-
-/** VM names: `--name` alone for one kernel; otherwise `<name>-<kernel>` (`lab-6.1.0-56`), unique. */
-export function nameVms(kernels: readonly string[], name: string | undefined): string[] {
-  if (kernels.length === 1 && name !== undefined) return [name];
-  const names: string[] = [];
-  for (const kernel of kernels) {
-    const base = `${name ?? 'lab'}-${kernel.replace(/-amd64$/, '').replace(/\+deb\d+/, '')}`;
-    let candidate = base;
-    for (let i = 2; names.includes(candidate); i++) candidate = `${base}-${i}`;
-    names.push(candidate);
-  }
-  return names;
-}
-
 export async function upLab(options: UpOptions): Promise<UpResult> {
-  const kernels = options.kernels.length > 0 ? options.kernels : [...DEFAULT_KERNELS];
-  checkUpOptions({ ...options, kernels });
-  const names = nameVms(kernels, options.name);
-  names.forEach((name) => checkVmName(name));
+  const names = options.vms.map((vm) => vm.name);
+  if (names.length === 0) throw new GauntletError('USAGE', 'lab: expected at least one VM to boot, got none');
   const paths = resolveLabPaths(options);
   await mkdir(paths.vms, { recursive: true });
   await refuseRunningVms(paths, names);
@@ -105,7 +66,7 @@ export async function upLab(options: UpOptions): Promise<UpResult> {
   const log = options.log;
   const startedAt = performance.now();
   const keys = await ensureLabKeys(paths);
-  const uniqueKernels = [...new Set(kernels)];
+  const uniqueKernels = [...new Set(options.vms.map((vm) => vm.kernel))];
   // The faults suite's soft-lockup module, built per kernel on the runner; a VM without it still boots.
   const modules = Promise.all(
     uniqueKernels.map((kernel) =>
@@ -126,7 +87,7 @@ export async function upLab(options: UpOptions): Promise<UpResult> {
     byRelease.set(uniqueKernels[i]!, entry.value as KernelEntry);
     log(`kernel ${uniqueKernels[i]} (${entry.value.packageVersion}): ${entry.value.cached ? 'cached' : `prepared in ${formatSeconds(entry.ms)}`}`);
   });
-  const accel = await chooseAccel(paths, options.accel, byRelease.get(kernels[0]!)!.vmlinuz, log);
+  const accel = await chooseAccel(paths, options.accel, byRelease.get(uniqueKernels[0]!)!.vmlinuz, log);
   const prepareMs = performance.now() - startedAt;
   log(`ready to boot after ${formatSeconds(prepareMs)}; booting ${names.length} VM${names.length === 1 ? '' : 's'} in parallel`);
 
@@ -134,7 +95,7 @@ export async function upLab(options: UpOptions): Promise<UpResult> {
   const knownHosts = join(paths.vms, 'known_hosts');
   const target = (port: number): SshTarget => ({ port, keyFile: keys.clientKey, knownHosts });
   const states = await Promise.all(
-    names.map((name, i) => prepareVm({ paths, name, kernel: byRelease.get(kernels[i]!)!, kernelRelease: kernels[i]!, imageBase: image.value.base, port: ports[i]!, accel, options })),
+    options.vms.map((vm, i) => prepareVm({ paths, vm, kernel: byRelease.get(vm.kernel)!, imageBase: image.value.base, port: ports[i]!, accel, options })),
   );
   await writeKnownHosts(paths, keys);
 
@@ -178,9 +139,8 @@ async function allocatePorts(count: number): Promise<number[]> {
 
 interface PrepareVmInput {
   paths: LabPaths;
-  name: string;
+  vm: VmSpec;
   kernel: KernelEntry;
-  kernelRelease: string;
   imageBase: string;
   port: number;
   accel: Accel;
@@ -189,7 +149,8 @@ interface PrepareVmInput {
 
 /** The VM's own files: a copy-on-write overlay of the image, an empty sparse data disk, its state record. */
 async function prepareVm(input: PrepareVmInput): Promise<VmState> {
-  const { paths, name, kernel, options } = input;
+  const { paths, vm, kernel, options } = input;
+  const name = vm.name;
   const dir = join(paths.vms, name);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
@@ -205,7 +166,7 @@ async function prepareVm(input: PrepareVmInput): Promise<VmState> {
   const spec = {
     name,
     accel: input.accel,
-    memMiB: options.memMiB,
+    memMiB: vm.memMiB,
     vmlinuz: kernel.vmlinuz,
     initrd: kernel.initrd,
     modulesImage: kernel.modulesImage,
@@ -215,15 +176,19 @@ async function prepareVm(input: PrepareVmInput): Promise<VmState> {
     pidFile: join(dir, 'qemu.pid'),
     ramFile,
     port: input.port,
-    fs: options.fs,
-    driver: options.driver,
+    fs: vm.fs,
+    driver: vm.driver,
+    engine: vm.engine,
+    ...(vm.netconsolePort === undefined ? {} : { netconsolePort: vm.netconsolePort }),
   };
   const state: VmState = {
     name,
-    kernel: input.kernelRelease,
-    fs: options.fs,
-    driver: options.driver,
-    memMiB: options.memMiB,
+    kernel: vm.kernel,
+    fs: vm.fs,
+    driver: vm.driver,
+    engine: vm.engine,
+    ...(vm.netconsolePort === undefined ? {} : { netconsolePort: vm.netconsolePort }),
+    memMiB: vm.memMiB,
     accel: input.accel,
     port: input.port,
     pid: 0,
@@ -245,9 +210,10 @@ async function prepareVm(input: PrepareVmInput): Promise<VmState> {
   return state;
 }
 
-/** Starts QEMU and waits for SSH, then for docker; a VM that fails is reported, never thrown past the others. */
+/** Starts QEMU and waits for SSH, then for the engine; a VM that fails is reported, never thrown past the others. */
 async function bootVm(state: VmState, target: SshTarget, log: (line: string) => void): Promise<VmBootResult> {
-  const result: VmBootResult = { name: state.name, kernel: state.kernel, port: state.port };
+  const engine = engineOf(state);
+  const result: VmBootResult = { name: state.name, kernel: state.kernel, engine, port: state.port };
   try {
     const startedAt = performance.now();
     await startVmProcess(state);
@@ -255,9 +221,9 @@ async function bootVm(state: VmState, target: SshTarget, log: (line: string) => 
     await waitForSshBanner(state.port, { timeoutMs: SSH_TIMEOUT_MS, isAlive, serialLog: state.serialLog, vm: state.name });
     result.sshMs = performance.now() - startedAt;
     log(`${state.name}: SSH on 127.0.0.1:${state.port} after ${formatSeconds(result.sshMs)} (kernel ${state.kernel}, ${state.accel.toUpperCase()})`);
-    result.dockerVersion = await waitForDocker(target, { timeoutMs: DOCKER_TIMEOUT_MS, isAlive, vm: state.name, serialLog: state.serialLog });
-    result.dockerMs = performance.now() - startedAt;
-    log(`${state.name}: docker ${result.dockerVersion} answered after ${formatSeconds(result.dockerMs)}`);
+    result.engineVersion = await waitForEngine(target, engine, { timeoutMs: ENGINE_TIMEOUT_MS, isAlive, vm: state.name, serialLog: state.serialLog });
+    result.engineMs = performance.now() - startedAt;
+    log(`${state.name}: ${engine} ${result.engineVersion} answered after ${formatSeconds(result.engineMs)}`);
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
     log(`${state.name}: failed: ${result.error}`);
@@ -287,8 +253,10 @@ export interface VmStatus {
   bootCount: number;
   fs: string;
   driver: string;
+  engine: Engine;
   accel: Accel;
   serialLog: string;
+  netconsolePort?: number;
 }
 
 export async function describeLab(location: LabLocation): Promise<VmStatus[]> {
@@ -307,8 +275,10 @@ export async function describeLab(location: LabLocation): Promise<VmStatus[]> {
         bootCount: state.bootCount,
         fs: state.fs,
         driver: state.driver,
+        engine: engineOf(state),
         accel: state.accel,
         serialLog: state.serialLog,
+        ...(state.netconsolePort === undefined ? {} : { netconsolePort: state.netconsolePort }),
       };
     }),
   );
@@ -332,8 +302,9 @@ export async function powerCycleVm(location: LabLocation & { name: string; wait:
   location.log(`${state.name}: SSH back after ${formatSeconds(sshMs)}`);
   // Back means back as a container host: a suite run right after a power cycle needs the engine, not just SSH.
   const keys = await ensureLabKeys(paths);
-  await waitForDocker({ port: state.port, keyFile: keys.clientKey, knownHosts: join(paths.vms, 'known_hosts') }, { timeoutMs: DOCKER_TIMEOUT_MS, isAlive, vm: state.name, serialLog: state.serialLog });
-  location.log(`${state.name}: docker back after ${formatSeconds(performance.now() - startedAt)}`);
+  const engine = engineOf(state);
+  await waitForEngine({ port: state.port, keyFile: keys.clientKey, knownHosts: join(paths.vms, 'known_hosts') }, engine, { timeoutMs: ENGINE_TIMEOUT_MS, isAlive, vm: state.name, serialLog: state.serialLog });
+  location.log(`${state.name}: ${engine} back after ${formatSeconds(performance.now() - startedAt)}`);
   return { sshMs };
 }
 

@@ -29,6 +29,9 @@ export interface QemuSpec {
   port: number;
   fs: string;
   driver: string;
+  engine: string;
+  /** The runner's UDP port (on 127.0.0.1, the guest's 10.0.2.2) for netconsole. */
+  netconsolePort?: number;
 }
 
 /** Where ramoops lives in guest RAM: 1 MiB at half the memory, reserved with memmap so nothing else uses it. */
@@ -36,7 +39,7 @@ export function ramoopsAddress(memMiB: number): string {
   return `0x${(Math.floor(memMiB / 2) * 1024 * 1024).toString(16)}`;
 }
 
-export function buildKernelArgs(spec: Pick<QemuSpec, 'name' | 'memMiB' | 'fs' | 'driver'>): string {
+export function buildKernelArgs(spec: Pick<QemuSpec, 'name' | 'memMiB' | 'fs' | 'driver' | 'engine' | 'netconsolePort'>): string {
   const address = ramoopsAddress(spec.memMiB);
   return [
     'console=ttyS0,115200',
@@ -55,6 +58,8 @@ export function buildKernelArgs(spec: Pick<QemuSpec, 'name' | 'memMiB' | 'fs' | 
     `${GUEST_ARG_PREFIX}name=${spec.name}`,
     `${GUEST_ARG_PREFIX}fs=${spec.fs}`,
     `${GUEST_ARG_PREFIX}driver=${spec.driver}`,
+    `${GUEST_ARG_PREFIX}engine=${spec.engine}`,
+    ...(spec.netconsolePort === undefined ? [] : [`${GUEST_ARG_PREFIX}netconsole=${spec.netconsolePort}`]),
   ].join(' ');
 }
 

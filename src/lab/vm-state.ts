@@ -4,12 +4,17 @@ import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GauntletError } from '../model/index.js';
 import type { Accel } from './qemu.js';
+import type { Engine } from './vm-plan.js';
 
 export interface VmState {
   name: string;
   kernel: string;
   fs: string;
   driver: string;
+  /** Absent in states written before podman VMs existed: docker. */
+  engine?: Engine;
+  /** The runner's UDP port the guest's netconsole sends to. */
+  netconsolePort?: number;
   memMiB: number;
   accel: Accel;
   port: number;
@@ -36,11 +41,8 @@ export interface VmState {
 
 const STATE_FILE = 'state.json';
 
-/** A VM name: a valid inventory host name and a safe file name. */
-export function checkVmName(name: string, what = 'a VM name'): void {
-  if (!/^[a-z][a-z0-9.-]{0,40}$/.test(name)) {
-    throw new GauntletError('USAGE', `lab: expected ${what} of lower-case letters, digits, '.' and '-' starting with a letter, got ${JSON.stringify(name)}`);
-  }
+export function engineOf(state: Pick<VmState, 'engine'>): Engine {
+  return state.engine ?? 'docker';
 }
 
 export async function writeVmState(state: VmState): Promise<void> {

@@ -1,7 +1,10 @@
-// `gauntlet lab` end to end with real QEMU: two Debian kernels up, facts through the written inventory, power cycle, down.
-// The image and kernel cache is the default one (shared across runs, so only the first run builds); VM state is temporary.
+// `gauntlet lab` end to end with real QEMU: a lab file with three stacks (two Debian kernels; ext4, btrfs and xfs;
+// overlay2, btrfs and vfs; docker and podman), facts through the written inventory, netconsole, power cycle, faults,
+// down. The image and kernel cache is the default one (shared across runs, so only the first run builds); VM state
+// is temporary. The lab's timings are printed at the end, so CI shows what the lab costs.
 
-import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createSocket, type Socket } from 'node:dgram';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,13 +14,66 @@ import { runCli } from '../helpers/cli.js';
 
 const KERNELS = ['6.1.0-56-amd64', '6.12.117+deb12-amd64'];
 const LAB_TIMEOUT_MS = 15 * 60_000;
+/** name → the stack it must report: engine, storage driver, backing filesystem. */
+const STACKS: Record<string, { kernel: string; engine: string; driver: string; backingFs: string }> = {
+  'ci-ext4': { kernel: KERNELS[0]!, engine: 'docker', driver: 'overlay2', backingFs: 'extfs' },
+  'ci-btrfs': { kernel: KERNELS[1]!, engine: 'docker', driver: 'btrfs', backingFs: 'btrfs' },
+  'ci-podman': { kernel: KERNELS[1]!, engine: 'podman', driver: 'vfs', backingFs: 'xfs' },
+};
+
+function renderLabFile(netconsole: number): string {
+  return `lab:
+  netconsole: ${netconsole}
+  vms:
+    - name: ci-ext4
+      kernel: ${KERNELS[0]}
+      fs: ext4
+    - name: ci-btrfs
+      kernel: ${KERNELS[1]}
+      fs: btrfs
+    - name: ci-podman
+      kernel: ${KERNELS[1]}
+      fs: xfs
+      driver: vfs
+      engine: podman
+`;
+}
+
+/** UDP listeners on `count` consecutive loopback ports; what each receives is kept as text. */
+async function listenUdp(count: number): Promise<{ base: number; received: string[]; sockets: Socket[] }> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    const sockets: Socket[] = [];
+    const received = Array.from({ length: count }, () => '');
+    try {
+      for (let i = 0; i < count; i++) {
+        const socket = createSocket('udp4');
+        sockets.push(socket);
+        await new Promise<void>((resolve, reject) => {
+          socket.once('error', reject);
+          socket.bind(base + i, '127.0.0.1', () => resolve());
+        });
+        socket.on('message', (message) => (received[i] += message.toString('utf8')));
+      }
+      return { base, received, sockets };
+    } catch {
+      sockets.forEach((socket) => socket.close());
+    }
+  }
+  throw new Error('no free run of UDP ports on 127.0.0.1');
+}
+
+interface FactsStack {
+  engine: { name: string } | null;
+  storage: { driver: string; backingFs: string } | null;
+}
 
 interface FactsEntry {
   host: string;
   reachable: boolean;
   error: string | null;
   stackKey: string | null;
-  facts: { kernel: { release: string }; bootId: string; engine: { name: string } | null } | null;
+  facts: ({ kernel: { release: string }; bootId: string } & FactsStack) | null;
 }
 
 interface VmStatus {
@@ -69,30 +125,49 @@ describe('gauntlet lab (CLI, real QEMU VMs)', function () {
   let state: string;
   let inventory: string;
   let vms: VmStatus[] = [];
+  let udp: Awaited<ReturnType<typeof listenUdp>>;
+  /** What the lab cost, printed at the end: `lab up`'s own timings and each step's wall time. */
+  const timings: string[] = [];
+  const startedAt = performance.now();
+  const timed = async <T>(what: string, step: () => Promise<T>): Promise<T> => {
+    const stepStart = performance.now();
+    try {
+      return await step();
+    } finally {
+      timings.push(`${what}: ${((performance.now() - stepStart) / 1000).toFixed(1)} s`);
+    }
+  };
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gauntlet-lab-'));
     state = join(dir, 'vms');
     inventory = join(dir, 'lab.hosts.yaml');
+    udp = await listenUdp(Object.keys(STACKS).length);
   });
 
   after(async () => {
     // Whatever happened above, no VM outlives the test.
     await runCli(['lab', 'down', '--state', state], { timeoutMs: 120_000 });
+    udp?.sockets.forEach((socket) => socket.close());
     await rm(dir, { recursive: true, force: true });
+    console.log(`\n      lab timings (TCG, ${Object.keys(STACKS).length} VMs):\n${[...timings, `whole lab test: ${((performance.now() - startedAt) / 1000).toFixed(1)} s`].map((line) => `        ${line}`).join('\n')}\n`);
   });
 
-  it('boots one VM per kernel and writes an inventory gauntlet reads', async () => {
-    const args = ['lab', 'up', '--name', 'ci', '--state', state, '-i', inventory, ...KERNELS.flatMap((kernel) => ['--kernel', kernel])];
-    const up = await runCli(args, { timeoutMs: LAB_TIMEOUT_MS - 60_000 });
+  it('boots the VMs a lab file describes and writes an inventory gauntlet reads', async () => {
+    const labFile = join(dir, 'lab.yaml');
+    await writeFile(labFile, renderLabFile(udp.base));
+    const up = await timed('lab up', () => runCli(['lab', 'up', '-f', labFile, '--state', state, '-i', inventory], { timeoutMs: LAB_TIMEOUT_MS - 60_000 }));
     expect(up.exitCode, `${up.stdout}\n${up.stderr}`).to.equal(0);
     expect(up.stdout).to.match(/SSH on 127\.0\.0\.1:\d+ after \d+\.\d s/);
-    expect(up.stdout).to.match(/2\/2 VMs ready/);
+    expect(up.stdout).to.match(/3\/3 VMs ready/);
+    for (const line of up.stdout.split('\n')) {
+      if (/^lab: (image|kernel|ready to boot|ci-\S+: (SSH on|docker|podman))/.test(line)) timings.push(`  ${line.replace(/^lab: /, '')}`);
+    }
 
     const status = await runCli(['lab', 'status', '--json', '--state', state]);
     expect(status.exitCode, status.stderr).to.equal(0);
     vms = JSON.parse(status.stdout) as VmStatus[];
-    expect(vms.map((vm) => vm.kernel).sort()).to.deep.equal([...KERNELS].sort());
+    expect(Object.fromEntries(vms.map((vm) => [vm.name, vm.kernel]))).to.deep.equal(Object.fromEntries(Object.entries(STACKS).map(([name, stack]) => [name, stack.kernel])));
     expect(vms.every((vm) => vm.running && vm.bootCount === 1)).to.equal(true);
 
     const tree = parse(await readFile(inventory, 'utf8')) as { all: { children: { lab: { hosts: Record<string, Record<string, unknown>> } } } };
@@ -106,18 +181,31 @@ describe('gauntlet lab (CLI, real QEMU VMs)', function () {
     }
   });
 
-  it('gives each VM its own stack key with the kernel it booted', async () => {
-    const facts = await runCli(['facts', '--json', '-i', inventory]);
+  it('gives each VM its own stack key: the kernel it booted, its engine, storage driver and filesystem', async () => {
+    const facts = await timed('facts', () => runCli(['facts', '--json', '-i', inventory]));
     expect(facts.exitCode, facts.stderr).to.equal(0);
     const entries = JSON.parse(facts.stdout) as FactsEntry[];
-    expect(entries).to.have.length(2);
+    expect(entries).to.have.length(3);
     for (const entry of entries) {
+      const expected = STACKS[entry.host]!;
       expect(entry.reachable, entry.host).to.equal(true);
-      expect(entry.facts!.engine?.name).to.equal('docker');
-      expect(entry.facts!.kernel.release).to.equal(vms.find((vm) => vm.name === entry.host)!.kernel);
+      expect(entry.facts!.kernel.release, entry.host).to.equal(expected.kernel);
+      expect(entry.facts!.engine?.name, entry.host).to.equal(expected.engine);
+      expect(entry.facts!.storage, entry.host).to.include({ driver: expected.driver, backingFs: expected.backingFs });
     }
-    expect(entries.map((entry) => entry.facts!.kernel.release).sort()).to.deep.equal([...KERNELS].sort());
-    expect(new Set(entries.map((entry) => entry.stackKey)).size).to.equal(2);
+    expect(new Set(entries.map((entry) => entry.stackKey)).size).to.equal(3);
+  });
+
+  it('sends kernel messages by netconsole to the port the lab file names', async () => {
+    const marker = `gauntlet-netconsole-${process.pid}`;
+    for (const vm of vms) {
+      const result = await runCli(['lab', 'ssh', '--state', state, vm.name, '--', `echo ${marker}-${vm.name} > /dev/kmsg`]);
+      expect(result.exitCode, result.stderr).to.equal(0);
+    }
+    const deadline = Date.now() + 10_000;
+    const names = Object.keys(STACKS);
+    while (Date.now() < deadline && !names.every((name, i) => udp.received[i]!.includes(`${marker}-${name}`))) await new Promise((resolve) => setTimeout(resolve, 100));
+    names.forEach((name, i) => expect(udp.received[i], `UDP port ${udp.base + i}`).to.include(`${marker}-${name}`));
   });
 
   it('power-cycles a VM back to SSH with a new boot id', async () => {
@@ -128,7 +216,7 @@ describe('gauntlet lab (CLI, real QEMU VMs)', function () {
       return result.stdout.trim();
     };
     const before = await bootId();
-    const cycle = await runCli(['lab', 'power-cycle', '--state', state, vm.name], { timeoutMs: 300_000 });
+    const cycle = await timed(`power-cycle ${vm.name}`, () => runCli(['lab', 'power-cycle', '--state', state, vm.name], { timeoutMs: 300_000 }));
     expect(cycle.exitCode, cycle.stderr).to.equal(0);
     expect(cycle.stdout).to.match(/SSH back after/);
     const after = await bootId();
@@ -139,15 +227,17 @@ describe('gauntlet lab (CLI, real QEMU VMs)', function () {
 
   it('runs the faults suite for real: the kernel text of each fault is in the serial log, and power control brings the VM back with the panic in pstore', async () => {
     const out = join(dir, 'reports');
-    const run = await runCli(['run', '-i', inventory, '--suite', 'faults', '--out', out], { timeoutMs: 600_000 });
-    expect(run.stdout, run.stdout + run.stderr).to.match(/2\/2 hosts ran · 8 passed · 0 failed · 0 errors/);
-    for (const vm of vms) {
+    const run = await timed('faults suite', () => runCli(['run', '-i', inventory, '--suite', 'faults', '--out', out], { timeoutMs: 600_000 }));
+    // The faults suite needs docker: the podman VM skips it with the reason.
+    expect(run.stdout, run.stdout + run.stderr).to.match(/3\/3 hosts ran · 8 passed · 0 failed · 0 errors · 4 skipped/);
+    for (const vm of vms.filter((candidate) => STACKS[candidate.name]!.engine === 'docker')) {
+      expect(udp.received[Object.keys(STACKS).indexOf(vm.name)], `${vm.name} netconsole`).to.include('Kernel panic - not syncing: sysrq triggered crash');
       const serial = await readFile(join(state, vm.name, 'serial.log'), 'utf8');
       expect(serial, vm.name).to.match(/Memory cgroup out of memory: Killed process \d+ \(dd\)/);
       expect(serial, vm.name).to.match(/blocked for more than 5 seconds/);
       expect(serial, vm.name).to.match(/soft lockup - CPU#\d+ stuck for \d+s/);
       expect(serial, vm.name).to.include('sysrq triggered crash');
-      const cycle = await runCli(['lab', 'power-cycle', '--state', state, vm.name], { timeoutMs: 300_000 });
+      const cycle = await timed(`power-cycle ${vm.name} after its panic`, () => runCli(['lab', 'power-cycle', '--state', state, vm.name], { timeoutMs: 300_000 }));
       expect(cycle.exitCode, cycle.stderr).to.equal(0);
       const pstore = await runCli(['lab', 'ssh', '--state', state, vm.name, '--', 'cat /sys/fs/pstore/dmesg-ramoops-0']);
       expect(pstore.exitCode, pstore.stderr).to.equal(0);
@@ -157,7 +247,7 @@ describe('gauntlet lab (CLI, real QEMU VMs)', function () {
 
   it('down leaves no QEMU, no disks and no forwarded port behind', async () => {
     const status = JSON.parse((await runCli(['lab', 'status', '--json', '--state', state])).stdout) as VmStatus[];
-    const down = await runCli(['lab', 'down', '--state', state]);
+    const down = await timed('lab down', () => runCli(['lab', 'down', '--state', state]));
     expect(down.exitCode, down.stderr).to.equal(0);
     for (const vm of status) {
       expect(await isRunningQemu(vm.pid), `${vm.name} pid ${vm.pid}`).to.equal(false);
@@ -168,20 +258,5 @@ describe('gauntlet lab (CLI, real QEMU VMs)', function () {
     expect(await exists(inventory), 'the inventory of stopped VMs').to.equal(false);
     const after = await runCli(['lab', 'status', '--json', '--state', state]);
     expect(JSON.parse(after.stdout)).to.deep.equal([]);
-  });
-
-  it('answers bad input with one line and exit 2', async () => {
-    for (const args of [
-      ['lab', 'up', '--kernel', 'latest', '--state', state],
-      ['lab', 'up', '--fs', 'zfs', '--state', state],
-      ['lab', 'up', '--mem', 'lots', '--state', state],
-      ['lab', 'power-cycle', 'nope', '--state', state],
-      ['lab', 'down', 'nope', '--state', state],
-    ]) {
-      const result = await runCli(args);
-      expect(result.exitCode, args.join(' ')).to.equal(2);
-      expect(result.stderr.trim().split('\n'), args.join(' ')).to.have.length(1);
-      expect(result.stderr).to.match(/^gauntlet: lab: /);
-    }
   });
 });

@@ -1,4 +1,5 @@
 // The lab's inventory and known_hosts writers, read back with gauntlet's own inventory loader; the lab's option checks.
+import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,9 +7,9 @@ import { join } from 'node:path';
 
 import { loadInventory } from '../../src/inventory/index.js';
 import { findKnownHostEntries, knownHostName } from '../../src/transport/known-hosts.js';
-import { buildKernelArgs, checkUpOptions, nameVms, renderKnownHosts, type VmState } from '../../src/lab/index.js';
+import { buildKernelArgs, renderKnownHosts, type VmState } from '../../src/lab/index.js';
 import { writeLabInventory } from '../../src/lab/inventory.js';
-import { GauntletError } from '../../src/model/index.js';
+import { renderGuestInit, renderInitramfsInit } from '../../src/lab/guest-scripts.js';
 
 const HOST_PUBLIC = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBkNt1kV2yO7k0wGdJr0rJb2X5n1b9aUnS3lJp1ZpJ5c';
 
@@ -70,9 +71,20 @@ describe('lab inventory', () => {
       expect(host.disposable).to.equal(true);
       expect(host.console).to.deep.equal({ kind: 'file', path: vm.serialLog });
       expect(host.powerCycle).to.equal(vm.powerCycle);
-      expect(host.labels).to.deep.equal({ lab: 'true', kernel: vm.kernel, fs: 'ext4', driver: 'overlay2' });
+      expect(host.labels).to.deep.equal({ lab: 'true', kernel: vm.kernel, fs: 'ext4', driver: 'overlay2', engine: 'docker' });
+      expect(host.dockerSocket).to.equal('/var/run/docker.sock');
       expect(host.groups).to.deep.equal(['all', 'lab']);
     });
+  });
+
+  it('points a podman VM at podman\'s docker-compatible socket and names its netconsole port', async () => {
+    const file = join(dir, 'lab.hosts.yaml');
+    await writeFile(join(dir, 'k'), 'not a real key\n', { mode: 0o600 });
+    const vm = { ...makeVm(dir, 'pod', '6.12.117+deb12-amd64', 40003), engine: 'podman' as const, fs: 'xfs', driver: 'vfs', netconsolePort: 6670 };
+    await writeLabInventory(file, [vm], { keyFile: join(dir, 'k'), knownHosts: join(dir, 'kh') });
+    const [host] = (await loadInventory(file)).hosts;
+    expect(host!.dockerSocket).to.equal('/run/podman/podman.sock');
+    expect(host!.labels).to.deep.equal({ lab: 'true', kernel: vm.kernel, fs: 'xfs', driver: 'vfs', engine: 'podman', netconsole: 'udp:127.0.0.1:6670' });
   });
 
   it('pins the host key per forwarded port as OpenSSH names it', () => {
@@ -96,39 +108,29 @@ describe('lab inventory', () => {
   });
 });
 
-describe('lab options', () => {
-  const valid = { kernels: ['6.1.0-56-amd64'], fs: 'ext4', driver: 'overlay2', memMiB: 768 };
-  const rows: Array<{ what: string; options: Partial<typeof valid> & { name?: string }; message: string }> = [
-    { what: 'a kernel that is not a release', options: { kernels: ['latest'] }, message: 'lab: --kernel: expected a kernel release such as 6.1.0-56-amd64 or 6.12.117+deb12-amd64, got "latest"' },
-    { what: 'an unknown filesystem', options: { fs: 'zfs' }, message: 'lab: --fs: expected one of ext4, xfs, btrfs, got "zfs"' },
-    { what: 'an unknown driver', options: { driver: 'aufs' }, message: 'lab: --driver: expected one of overlay2, btrfs, vfs, got "aufs"' },
-    { what: 'btrfs driver on ext4', options: { driver: 'btrfs' }, message: 'lab: --driver btrfs needs --fs btrfs, got --fs ext4' },
-    { what: 'overlay2 on btrfs', options: { fs: 'btrfs' }, message: 'lab: --driver overlay2 does not run on --fs btrfs; use --driver btrfs or --fs ext4|xfs' },
-    { what: 'too little memory', options: { memMiB: 128 }, message: 'lab: --mem: expected MiB as an integer 384-8192, got 128' },
-    { what: 'a name with a slash', options: { name: 'a/b' }, message: 'lab: expected a --name of lower-case letters, digits, \'.\' and \'-\' starting with a letter, got "a/b"' },
-  ];
-  for (const row of rows) {
-    it(`refuses ${row.what} as USAGE`, () => {
-      try {
-        checkUpOptions({ ...valid, ...row.options });
-      } catch (err) {
-        expect(err).to.be.instanceOf(GauntletError);
-        expect((err as GauntletError).code).to.equal('USAGE');
-        expect((err as GauntletError).message).to.equal(row.message);
-        return;
-      }
-      expect.fail('expected a USAGE error');
+describe('lab guest init scripts', () => {
+  for (const [name, render] of [['the guest init', renderGuestInit], ['the initramfs init', renderInitramfsInit]] as const) {
+    it(`${name} is valid shell`, () => {
+      const check = spawnSync('sh', ['-n'], { input: render(), encoding: 'utf8' });
+      expect(check.stderr).to.equal('');
+      expect(check.status).to.equal(0);
     });
   }
 
-  it('names VMs after their kernels, and uniquely', () => {
-    expect(nameVms(['6.1.0-56-amd64', '6.12.117+deb12-amd64'], undefined)).to.deep.equal(['lab-6.1.0-56', 'lab-6.12.117']);
-    expect(nameVms(['6.1.0-56-amd64', '6.1.0-56-amd64'], 'ci')).to.deep.equal(['ci-6.1.0-56', 'ci-6.1.0-56-2']);
-    expect(nameVms(['6.1.0-56-amd64'], 'solo')).to.deep.equal(['solo']);
+  it('starts the engine only on the data disk it was asked for, and says why not otherwise', () => {
+    const init = renderGuestInit();
+    expect(init).to.include('fail "cannot mount the data disk');
+    expect(init).to.include('podman system service --time=0 unix:///run/podman/podman.sock');
+    // xfs labels are at most 12 characters; a longer one fails mkfs.xfs.
+    for (const label of init.matchAll(/-L (\S+)/g)) expect(label[1]!.length).to.be.at.most(12);
   });
+});
 
-  it('reserves the ramoops region it points ramoops at', () => {
-    const args = buildKernelArgs({ name: 'x', memMiB: 768, fs: 'ext4', driver: 'overlay2' }).split(' ');
+describe('lab kernel arguments', () => {
+  it('reserves the ramoops region it points ramoops at, and passes the stack to the guest init', () => {
+    const args = buildKernelArgs({ name: 'x', memMiB: 768, fs: 'xfs', driver: 'vfs', engine: 'podman', netconsolePort: 6666 }).split(' ');
     expect(args).to.include.members(['memmap=1M$0x18000000', 'ramoops.mem_address=0x18000000', 'panic=-1', 'apparmor=0']);
+    expect(args).to.include.members(['gauntlet.fs=xfs', 'gauntlet.driver=vfs', 'gauntlet.engine=podman', 'gauntlet.netconsole=6666']);
+    expect(buildKernelArgs({ name: 'x', memMiB: 768, fs: 'ext4', driver: 'overlay2', engine: 'docker' })).to.not.include('netconsole');
   });
 });

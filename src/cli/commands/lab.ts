@@ -1,6 +1,7 @@
 // `gauntlet lab`: boot disposable QEMU hosts with real Debian kernels, list, power-cycle, stop and reach them.
 
 import { spawn } from 'node:child_process';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import Table from 'cli-table3';
@@ -13,17 +14,26 @@ interface LocationOptions {
 }
 
 interface UpCliOptions extends LocationOptions {
+  file?: string;
   kernel: string[];
   name?: string;
   fs: string;
-  driver: string;
+  driver?: string;
   engine: string;
   mem: string;
+  count: string;
+  netconsole?: string;
   accel: string;
   inventory: string;
 }
 
+/** Options that shape the VMs; a lab file replaces all of them. */
+const VM_OPTIONS = ['kernel', 'name', 'fs', 'driver', 'engine', 'mem', 'count', 'netconsole'] as const;
+const DEFAULT_LAB_FILE = 'lab.yaml';
+
 const ACCELS = ['auto', 'kvm', 'tcg'] as const;
+/** Kept here so `--help` needs no lab module; vm-plan.ts holds the range. */
+const MEM_DEFAULT_MIB = 768;
 
 function addLocationOptions(command: Command): Command {
   return command
@@ -52,29 +62,42 @@ export function registerLabCommand(program: Command): void {
 
   const up = lab
     .command('up')
-    .description('Build (or reuse) the image and kernels, boot one VM per kernel in parallel, and write lab.hosts.yaml.')
+    .description('Build (or reuse) the image and kernels, boot the VMs in parallel, and write lab.hosts.yaml. The VMs come from the options, or from the lab: section of a lab file (./lab.yaml is read when no VM option is given).')
+    .option('-f, --file <lab.yaml>', 'a lab file whose lab: section describes a matrix of VMs')
     .option('-k, --kernel <release>', 'a Debian kernel release (uname -r), repeatable; default: 6.1.0-56-amd64 and 6.12.117+deb12-amd64', collect, [])
-    .option('-n, --name <name>', 'VM name (one kernel) or name prefix (several kernels); default "lab"')
+    .option('-n, --name <name>', 'VM name (one VM) or name prefix; default "lab"')
     .option('--fs <fs>', 'filesystem of the engine\'s data disk: ext4, xfs or btrfs', 'ext4')
-    .option('--driver <driver>', 'docker storage driver: overlay2, btrfs or vfs', 'overlay2')
-    .option('--engine <engine>', 'container engine (docker)', 'docker')
-    .option('--mem <MiB>', 'guest memory per VM', '768')
+    .option('--driver <driver>', 'storage driver: overlay2, btrfs or vfs (default: btrfs on btrfs, else overlay2)')
+    .option('--engine <engine>', 'container engine: docker or podman', 'docker')
+    .option('--mem <MiB>', 'guest memory per VM', String(MEM_DEFAULT_MIB))
+    .option('--count <K>', 'VMs per kernel', '1')
+    .option('--netconsole <port>', "send each VM's kernel messages by netconsole to this UDP port on 127.0.0.1 (+1 per further VM)")
     .option('--accel <accel>', 'auto (KVM when it works, else TCG), kvm or tcg', 'auto')
     .option('-i, --inventory <file>', 'the inventory to write', 'lab.hosts.yaml');
   addLocationOptions(up);
-  up.action(async (options: UpCliOptions) => {
-    if (options.engine !== 'docker') throw new GauntletError('USAGE', `lab: --engine: expected docker (podman is not supported yet), got ${JSON.stringify(options.engine)}`);
-    if (!(ACCELS as readonly string[]).includes(options.accel)) throw new GauntletError('USAGE', `lab: --accel: expected one of ${ACCELS.join(', ')}, got ${JSON.stringify(options.accel)}`);
-    if (!/^\d+$/.test(options.mem)) throw new GauntletError('USAGE', `lab: --mem: expected MiB as an integer 384-8192, got ${JSON.stringify(options.mem)}`);
-    const { upLab } = await import('../../lab/index.js');
+  up.action(async (options: UpCliOptions, command: Command) => {
+    const given = VM_OPTIONS.filter((name) => command.getOptionValueSource(name) === 'cli');
+    const lab = await import('../../lab/index.js');
+    let file = options.file;
+    if (file === undefined && given.length === 0 && (await isFile(DEFAULT_LAB_FILE))) file = DEFAULT_LAB_FILE;
+    if (file !== undefined && given.length > 0) {
+      throw new GauntletError('USAGE', `lab: expected either a lab file or VM options, got ${file} and --${given.join(', --')}`);
+    }
+    let accel = options.accel;
+    let vms: import('../../lab/index.js').VmSpec[];
+    if (file !== undefined) {
+      const labFile = await lab.loadLabFile(file);
+      vms = labFile.vms;
+      writeLine(`${vms.length} VM${vms.length === 1 ? '' : 's'} from the lab: section of ${file}`);
+      if (labFile.accel && command.getOptionValueSource('accel') !== 'cli') accel = labFile.accel;
+    } else {
+      vms = lab.expandVmMatrices([readVmOptions(options, lab.checkVmSetting)], options.netconsole === undefined ? undefined : Number(options.netconsole));
+    }
+    if (!(ACCELS as readonly string[]).includes(accel)) throw new GauntletError('USAGE', `lab: --accel: expected one of ${ACCELS.join(', ')}, got ${JSON.stringify(accel)}`);
     const cli = resolve(process.argv[1] ?? 'gauntlet');
-    const result = await upLab({
-      kernels: options.kernel,
-      name: options.name,
-      fs: options.fs,
-      driver: options.driver,
-      memMiB: Number(options.mem),
-      accel: options.accel as (typeof ACCELS)[number],
+    const result = await lab.upLab({
+      vms,
+      accel: accel as (typeof ACCELS)[number],
       inventory: resolve(options.inventory),
       cache: options.cache,
       state: options.state,
@@ -82,9 +105,18 @@ export function registerLabCommand(program: Command): void {
       powerCycleCommand: (name, paths) =>
         [process.execPath, cli, 'lab', 'power-cycle', name, '--cache', paths.cache, '--state', paths.vms].map(quoteShell).join(' '),
     });
-    const table = newTable(['VM', 'KERNEL', 'PORT', 'BOOT→SSH', 'BOOT→DOCKER', 'RESULT']);
+    const table = newTable(['VM', 'KERNEL', 'STACK', 'PORT', 'BOOT→SSH', 'BOOT→ENGINE', 'RESULT']);
     for (const vm of result.vms) {
-      table.push([vm.name, vm.kernel, String(vm.port), seconds(vm.sshMs), seconds(vm.dockerMs), vm.error ? 'failed (see above)' : `docker ${vm.dockerVersion}`]);
+      const spec = vms.find((candidate) => candidate.name === vm.name)!;
+      table.push([
+        vm.name,
+        vm.kernel,
+        `${spec.engine} ${spec.driver} on ${spec.fs}`,
+        String(vm.port),
+        seconds(vm.sshMs),
+        seconds(vm.engineMs),
+        vm.error ? 'failed (see above)' : `${vm.engine} ${vm.engineVersion}`,
+      ]);
     }
     const ok = result.vms.filter((vm) => !vm.error).length;
     process.stdout.write(`${table.toString()}\n\n${ok}/${result.vms.length} VMs ready · inventory ${result.inventory}\n`);
@@ -100,9 +132,9 @@ export function registerLabCommand(program: Command): void {
       process.stdout.write(`${JSON.stringify(vms, null, 2)}\n`);
       return;
     }
-    const table = newTable(['VM', 'KERNEL', 'PORT', 'STATE', 'UPTIME', 'PID', 'BOOTS', 'DATA', 'ACCEL']);
+    const table = newTable(['VM', 'KERNEL', 'STACK', 'PORT', 'STATE', 'UPTIME', 'PID', 'BOOTS', 'ACCEL']);
     for (const vm of vms) {
-      table.push([vm.name, vm.kernel, String(vm.port), vm.running ? 'running' : 'stopped', vm.uptimeS === undefined ? '-' : formatUptime(vm.uptimeS), String(vm.pid), String(vm.bootCount), `${vm.driver} on ${vm.fs}`, vm.accel]);
+      table.push([vm.name, vm.kernel, `${vm.engine} ${vm.driver} on ${vm.fs}`, String(vm.port), vm.running ? 'running' : 'stopped', vm.uptimeS === undefined ? '-' : formatUptime(vm.uptimeS), String(vm.pid), String(vm.bootCount), vm.accel]);
     }
     process.stdout.write(vms.length === 0 ? 'no lab VMs\n' : `${table.toString()}\n`);
   });
@@ -154,6 +186,41 @@ export function registerLabCommand(program: Command): void {
     });
     process.exitCode = code;
   });
+}
+
+/** The VM matrix the command-line options describe; each bad value is a USAGE error naming its option. */
+function readVmOptions(options: UpCliOptions, check: typeof import('../../lab/index.js').checkVmSetting): import('../../lab/index.js').VmMatrix {
+  const integer = (text: string) => (/^\d+$/.test(text) ? Number(text) : text);
+  const settings: Array<[Parameters<typeof check>[0], string, unknown]> = [
+    ...options.kernel.map((kernel): [Parameters<typeof check>[0], string, unknown] => ['kernel', 'kernel', kernel]),
+    ['fs', 'fs', options.fs],
+    ['engine', 'engine', options.engine],
+    ['mem', 'mem', integer(options.mem)],
+    ['count', 'count', integer(options.count)],
+  ];
+  if (options.driver !== undefined) settings.push(['driver', 'driver', options.driver]);
+  if (options.name !== undefined) settings.push(['name', 'name', options.name]);
+  if (options.netconsole !== undefined) settings.push(['netconsole', 'netconsole', integer(options.netconsole)]);
+  for (const [setting, flag, value] of settings) {
+    const problem = check(setting, value);
+    if (problem) throw new GauntletError('USAGE', `lab: --${flag}: expected ${problem.expected}, got ${problem.got}`);
+  }
+  return {
+    ...(options.name === undefined ? {} : { name: options.name }),
+    kernels: options.kernel,
+    fs: [options.fs],
+    ...(options.driver === undefined ? {} : { drivers: [options.driver] }),
+    engines: [options.engine],
+    memMiB: Number(options.mem),
+    count: Number(options.count),
+  };
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    (info) => info.isFile(),
+    () => false,
+  );
 }
 
 function newTable(head: string[]): Table.Table {
