@@ -8,11 +8,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BenchError, type BenchContext, type Benchmark } from './benchmark.js';
+import { classifyBenchmark } from './classify.js';
 import { factsBenchmark } from './facts.js';
 import { runSuite10Benchmark, runSuite50Benchmark } from './run-suite.js';
 
 /** Every benchmark, in the order `npm run bench` runs them. */
-const BENCHMARKS: Benchmark[] = [factsBenchmark, runSuite10Benchmark, runSuite50Benchmark];
+const BENCHMARKS: Benchmark[] = [factsBenchmark, runSuite10Benchmark, runSuite50Benchmark, classifyBenchmark];
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 const RESULTS_DIR = path.join(REPO_ROOT, 'bench', 'results');

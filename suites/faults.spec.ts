@@ -1,6 +1,7 @@
 // Destructive, lab only: each test causes one real kernel fault on the host and declares the class that fault
 // detection must attribute to it: an OOM kill in a memory-limited container (OOM), a hung task (HUNG_TASK), a
-// soft lockup (SOFT_LOCKUP) and, last because the host does not answer after it, a kernel panic (PANIC).
+// soft lockup (SOFT_LOCKUP) and, last because the host does not answer after it, a kernel panic (PANIC); then, when
+// the run goes on after a crash, a check that the host came back with the panic kept in pstore.
 //
 // Each test writes a marker line into the host's kernel log before it causes its fault
 // (`gauntlet-fault: begin class=OOM id=… test="…"`), reads the log only after that marker, and never clears the
@@ -198,6 +199,10 @@ describe('faults', function () {
     const kill = await expectKernelText(id, KERNEL_TEXT.oomKill, 10_000, 'memory cgroup OOM kill');
     host.log(`kernel: ${kill[0]}`);
     expect(kill[1], 'the process the kernel killed').to.equal('dd');
+    // Fault detection saw it too, as an event that does not fail the test: the container had a limit.
+    const event = await host.waitForEvent({ class: FAULT_CLASS.OOM, since: new Date(Date.now() - 120_000) }, 20_000);
+    host.log(`fault detection: ${event.class} ${event.title} (${event.source} ${event.via}, fatal: ${event.fatal})`);
+    expect(event.fatal, 'an OOM kill inside a memory-limited container is not fatal').to.equal(false);
   });
 
   it('hung task', async function () {
@@ -320,5 +325,16 @@ describe('faults', function () {
     expect(lost, `the host still answered ${window + 30} s after sysrq c`).to.not.equal(null);
     host.metric('panic_lost_connection_ms', Math.round(performance.now() - triggered), 'ms');
     host.log(`host stopped answering: ${(lost as Error).message}`);
+  });
+
+  // Runs only when the run goes on after a crash (`gauntlet run --continue-after-crash` and a host that came back,
+  // through gauntlet_power_cycle or by itself); otherwise it is reported as not run because of the panic.
+  it('after the panic: the host is back and kept the panic', async function () {
+    const panics = host.events({ class: FAULT_CLASS.PANIC });
+    host.log(panics.map((event) => `fault detection: ${event.class} ${event.title} (${event.source} ${event.via}) in ${event.test}`).join('\n'));
+    expect(panics, 'fault detection recorded the panic').to.not.be.empty;
+    expect(panics.some((event) => event.test?.endsWith(`${this.test!.parent!.title} > panic`)), 'the panic was attributed to the panic test').to.equal(true);
+    const pstore = await host.run('cat /sys/fs/pstore/dmesg-* 2>/dev/null');
+    expect(pstore.stdout, 'the panic survived the restart in pstore').to.include('sysrq triggered crash');
   });
 });

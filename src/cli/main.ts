@@ -2,6 +2,7 @@
 // The `gauntlet` command: parses arguments, dispatches to a command, and sets the exit code.
 
 import { Command, CommanderError } from 'commander';
+import { registerClassifyCommand } from './commands/classify.js';
 import { registerFactsCommand } from './commands/facts.js';
 import { registerLabCommand } from './commands/lab.js';
 import { registerReportCommand } from './commands/report.js';
@@ -23,6 +24,7 @@ export function buildProgram(version: string): Command {
   registerRunCommand(program);
   registerFactsCommand(program);
   registerReportCommand(program);
+  registerClassifyCommand(program);
   registerLabCommand(program);
   return program;
 }

@@ -12,6 +12,8 @@ export const DEFAULTS = {
   connectTimeoutS: 10,
   keepaliveIntervalS: 5,
   keepaliveCountMax: 3,
+  heartbeatIntervalS: 2,
+  heartbeatTimeoutS: 5,
   dockerSocket: '/var/run/docker.sock',
 } as const;
 
@@ -177,6 +179,8 @@ function buildDraftSpec(record: HostRecord, groups: string[], merged: Map<string
     connectTimeoutS: pick<number>('gauntlet_connect_timeout') ?? DEFAULTS.connectTimeoutS,
     keepaliveIntervalS: pick<number>('gauntlet_keepalive_interval') ?? DEFAULTS.keepaliveIntervalS,
     keepaliveCountMax: pick<number>('gauntlet_keepalive_count_max') ?? DEFAULTS.keepaliveCountMax,
+    heartbeatIntervalS: pick<number>('gauntlet_heartbeat_interval') ?? DEFAULTS.heartbeatIntervalS,
+    heartbeatTimeoutS: pick<number>('gauntlet_heartbeat_timeout') ?? DEFAULTS.heartbeatTimeoutS,
     dockerSocket: pick<string>('gauntlet_docker_socket') ?? DEFAULTS.dockerSocket,
     vars: Object.fromEntries([...merged].map(([name, v]) => [name, v.raw])),
     source: { file, line: record.pos.line, col: record.pos.col },

@@ -346,6 +346,9 @@ export const READ_VARIABLES: Record<string, VariableRule> = {
   gauntlet_connect_timeout: { check: (f, c) => checkNumber(f, c, 'a number of seconds > 0', (n) => n > 0) },
   gauntlet_keepalive_interval: { check: (f, c) => checkNumber(f, c, 'a number of seconds >= 0', (n) => n >= 0) },
   gauntlet_keepalive_count_max: { check: (f, c) => checkNumber(f, c, 'an integer >= 1', (n) => Number.isInteger(n) && n >= 1) },
+  // Independent of each other: heartbeats never overlap, so the timeout bounds one heartbeat and the interval spaces them.
+  gauntlet_heartbeat_interval: { check: (f, c) => checkNumber(f, c, 'a number of seconds > 0', (n) => n > 0) },
+  gauntlet_heartbeat_timeout: { check: (f, c) => checkNumber(f, c, 'a number of seconds > 0', (n) => n > 0) },
   gauntlet_docker_socket: { check: checkDockerSocket },
 };
 

@@ -57,6 +57,10 @@ export interface HostSpec {
   keepaliveIntervalS: number;
   /** `gauntlet_keepalive_count_max`: unanswered keepalives before the connection counts as lost. */
   keepaliveCountMax: number;
+  /** `gauntlet_heartbeat_interval` in seconds: how often the watch asks the host for its boot id. */
+  heartbeatIntervalS: number;
+  /** `gauntlet_heartbeat_timeout` in seconds: a heartbeat unanswered this long reports the host as stalled. */
+  heartbeatTimeoutS: number;
   /** `gauntlet_docker_socket`: the engine's unix socket on the host. */
   dockerSocket: string;
   /** Every variable after inheritance (all → parents → children → host), for suites that read their own. */

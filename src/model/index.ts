@@ -4,3 +4,4 @@ export * from './command.js';
 export * from './facts.js';
 export * from './errors.js';
 export * from './run.js';
+export * from './fault.js';

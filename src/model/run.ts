@@ -192,6 +192,56 @@ export interface HostEndEvent extends EventBase {
   error?: HostCause;
 }
 
+/** The test a host was running when something happened to it. */
+export interface TestRef {
+  suite: string;
+  title: string;
+  attempt: number;
+}
+
+/**
+ * A kernel fault seen on a host during the run, from its kernel log, its console, or what the kernel left behind
+ * after a crash (post-mortem); or the harness's own conclusion (`LOST_CONNECTION`, `UNEXPECTED_REBOOT`).
+ */
+export interface KernelEventRecord extends EventBase {
+  type: 'kernel-event';
+  host: string;
+  /** Where the evidence was read. */
+  source: 'kmsg' | 'console' | 'post-mortem' | 'heartbeat';
+  /** How: `/dev/kmsg`, `file:PATH`, `netconsole:PORT`, `/sys/fs/pstore/dmesg-ramoops-0`, … */
+  via: string;
+  /** A fault class (`PANIC`, `SOFT_LOCKUP`, …; see fault.ts). */
+  class: string;
+  title: string;
+  alt: string[];
+  fatal: boolean;
+  corrupted: boolean;
+  /** The report's raw lines. */
+  excerpt: string;
+  /** When the report's first line reached the runner. */
+  detectedAt: string;
+  /** From that first line to this event being journaled (detection latency), for live sources. */
+  latencyMs?: number;
+  /** The test the event is attributed to: the one running at that moment, or null when none was. */
+  test: TestRef | null;
+  /** The host's boot id the event belongs to (post-mortem: the boot that crashed). */
+  bootId?: string;
+}
+
+/**
+ * A change in whether a host answers (its watch connection stalled, was lost, came back; the runner power-cycled
+ * it; it stayed down), or a problem of the watch itself (a console that cannot be read): `watch-problem`.
+ */
+export interface HostLivenessEvent extends EventBase {
+  type: 'host-liveness';
+  host: string;
+  state: 'stalled' | 'lost' | 'power-cycle' | 'back' | 'down' | 'watch-problem';
+  message?: string;
+  bootId?: string;
+  /** For `back`: the boot id changed. */
+  rebooted?: boolean;
+}
+
 export interface RunEndEvent extends EventBase {
   type: 'run-end';
   exitCode: number;
@@ -210,10 +260,12 @@ export type JournalEvent =
   | MetricEvent
   | SuiteEndEvent
   | HostEndEvent
+  | KernelEventRecord
+  | HostLivenessEvent
   | RunEndEvent;
 
 /** Events a host's worker sends to the runner, which journals them as they come. */
-export type WorkerEvent = Exclude<JournalEvent, RunStartEvent | RunEndEvent>;
+export type WorkerEvent = Exclude<JournalEvent, RunStartEvent | RunEndEvent | KernelEventRecord | HostLivenessEvent>;
 
 /** One test's final outcome, after reconciling plans, attempts and causes. */
 export interface TestRecord {
@@ -227,6 +279,8 @@ export interface TestRecord {
   durationMs: number;
   attempts: number;
   flaky: boolean;
+  /** Kernel events attributed to this test, fatal or not, in the order they were seen. */
+  kernelEvents?: KernelEventRecord[];
 }
 
 export interface Metric {
@@ -254,6 +308,8 @@ export interface HostRecord {
   unreachable: string | null;
   /** Why the host's work ended early, if it did. */
   cause: HostCause | null;
+  /** Kernel events seen while no test was running on the host. */
+  kernelEvents?: KernelEventRecord[];
 }
 
 /** A whole run, as rebuilt from its journal. */

@@ -82,7 +82,9 @@ export async function writeJunit(record: RunRecord, path: string): Promise<void>
  *   facts were recorded (never for an unreachable host),
  *   gauntlet.skipped (why the suite was skipped on this host),
  *   gauntlet.param.NAME for each run parameter (JSON when not a string),
- *   gauntlet.metric.NAME = `VALUE UNIT` for each metric; when a name repeats, the last value wins.
+ *   gauntlet.metric.NAME = `VALUE UNIT` for each metric; when a name repeats, the last value wins,
+ *   gauntlet.kernel.events: every kernel event attributed to the suite's tests, `CLASS[!]: title` joined by ` | `
+ *   (`!` marks a fatal one), in the order they were seen.
  */
 export function listSuiteProperties(record: RunRecord, suite: HostSuiteRecord, host: HostRecord | null): [string, string][] {
   const start = record.start;
@@ -107,8 +109,14 @@ export function listSuiteProperties(record: RunRecord, suite: HostSuiteRecord, h
     ...[...new Map(suite.metrics.map((metric) => [metric.name, metric])).values()].map(
       (metric): [string, string] => [`gauntlet.metric.${metric.name}`, `${metric.value} ${metric.unit}`.trim()],
     ),
+    ['gauntlet.kernel.events', describeKernelEvents(suite)],
   ];
   return properties.filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+}
+
+function describeKernelEvents(suite: HostSuiteRecord): string | null {
+  const events = suite.tests.flatMap((test) => test.kernelEvents ?? []).sort((a, b) => a.detectedAt.localeCompare(b.detectedAt));
+  return events.length === 0 ? null : events.map((event) => `${event.class}${event.fatal ? '!' : ''}: ${event.title}`).join(' | ');
 }
 
 function listStackProperties(host: HostRecord | null): [string, string | null][] {

@@ -8,7 +8,9 @@ import {
   type HostCause,
   type HostRecord,
   type HostSuiteRecord,
+  FAULT_SEVERITY_ORDER,
   type JournalEvent,
+  type KernelEventRecord,
   type Metric,
   type OutcomeKind,
   type RunEndEvent,
@@ -59,6 +61,8 @@ interface TestSlot {
   /** The last event was a test-start: the attempt was running when the events stopped. */
   running: boolean;
   lastAttempt: number;
+  /** Kernel events attributed to the test. */
+  kernelEvents: KernelEventRecord[];
 }
 
 /** One suite on one host, as the events describe it. */
@@ -165,6 +169,11 @@ export function buildRunRecord(events: JournalEvent[]): RunRecord {
         hostEndTs.set(event.host, event.ts);
         break;
       }
+      case 'kernel-event':
+        attributeKernelEvent(hostOf(event.host), event.test ? suiteOf(event.host, event.test.suite) : null, event);
+        break;
+      case 'host-liveness':
+        break;
       case 'run-end':
         end = event;
         break;
@@ -192,8 +201,31 @@ export function buildRunRecord(events: JournalEvent[]): RunRecord {
   return { start, hosts: [...hosts.values()], suites: records, end };
 }
 
+/**
+ * Files a kernel event under the test it names (the test that was running on the host when it was seen), or under
+ * the host when no test was running. A named test the plan did not list gets a slot of its own.
+ */
+function attributeKernelEvent(host: HostRecord, suite: SuiteSlot | null, event: KernelEventRecord): void {
+  if (suite === null || event.test === null) {
+    (host.kernelEvents ??= []).push(event);
+    return;
+  }
+  const entry = suite.byTitle.get(event.test.title);
+  const test = entry?.slots[entry.cursor] ?? addTestSlot(suite, event.test.title);
+  test.kernelEvents.push(event);
+}
+
+/** The most severe of the events: severity order of fault.ts, then the earliest. */
+export function pickMostSevere(events: readonly KernelEventRecord[]): KernelEventRecord | undefined {
+  const rank = (event: KernelEventRecord): number => {
+    const index = FAULT_SEVERITY_ORDER.findIndex((entry) => entry.class === event.class);
+    return index === -1 ? FAULT_SEVERITY_ORDER.length : index;
+  };
+  return [...events].sort((a, b) => rank(a) - rank(b) || a.detectedAt.localeCompare(b.detectedAt) || a.title.localeCompare(b.title))[0];
+}
+
 function addTestSlot(suite: SuiteSlot, title: string): TestSlot {
-  const test: TestSlot = { title, starts: [], ends: [], running: false, lastAttempt: Number.NEGATIVE_INFINITY };
+  const test: TestSlot = { title, starts: [], ends: [], running: false, lastAttempt: Number.NEGATIVE_INFINITY, kernelEvents: [] };
   suite.tests.push(test);
   const entry = suite.byTitle.get(title);
   if (entry) entry.slots.push(test);
@@ -284,7 +316,32 @@ function buildSuiteRecord(slot: SuiteSlot, stop: StopReason, stoppedAt: string):
   };
 }
 
+/**
+ * The test's outcome from its own events (see buildRunRecord), then its kernel events: a fatal one makes the test an
+ * error of its class, titled by the event, whatever mocha said (a panic can follow a passing assertion); the excerpts
+ * of every kernel event, fatal or not, are appended to its output.
+ */
 function buildTestRecord(test: TestSlot, skipped: string | undefined, blocked: HostCause | undefined, stop: StopReason, stoppedAt: string): ReportTestRecord {
+  const record = buildOwnOutcome(test, skipped, blocked, stop, stoppedAt);
+  if (test.kernelEvents.length === 0) return record;
+  const fatal = pickMostSevere(test.kernelEvents.filter((event) => event.fatal));
+  const evidence = test.kernelEvents
+    .map((event) => `--- kernel ${event.fatal ? 'fault' : 'event'} ${event.class}: ${event.title} (${event.source} ${event.via}, ${event.detectedAt})\n${event.excerpt.replace(/\n?$/, '\n')}`)
+    .join('');
+  const withEvidence: ReportTestRecord = { ...record, output: `${record.output}${record.output && !record.output.endsWith('\n') ? '\n' : ''}${evidence}`, kernelEvents: test.kernelEvents };
+  if (!fatal) return withEvidence;
+  const before = record.outcome === 'passed' || record.outcome === 'skipped' ? `the test itself ${record.outcome}` : `the test itself: ${record.errorType ?? record.outcome}${record.message ? `: ${record.message}` : ''}`;
+  return {
+    ...withEvidence,
+    outcome: 'error',
+    errorType: fatal.class,
+    message: fatal.title,
+    detail: `${fatal.class} seen on the ${fatal.source} (${fatal.via}) at ${fatal.detectedAt}; ${before}`,
+    flaky: false,
+  };
+}
+
+function buildOwnOutcome(test: TestSlot, skipped: string | undefined, blocked: HostCause | undefined, stop: StopReason, stoppedAt: string): ReportTestRecord {
   const lastEnd = test.ends.at(-1);
   const finished = lastEnd !== undefined && !test.running;
   const earlier = finished ? test.ends.slice(0, -1) : test.ends;

@@ -166,6 +166,9 @@ export class RunProgress {
         if (host.test?.suite === event.suite) host.test = null;
         return host;
       }
+      case 'kernel-event':
+      case 'host-liveness':
+        return this.findHost(event.host);
       case 'host-end': {
         const host = this.findHost(event.host);
         host.suite = null;

@@ -296,6 +296,13 @@ export function createTerminalReporter(options: TerminalReporterOptions): Report
         return say(`done: ${formatCounts(progress.countOutcomes(host))}`);
       case 'host-unreachable':
         return [];
+      case 'kernel-event': {
+        const during = event.test ? ` during ${formatTestName(event.test.suite, event.test.title)}` : '';
+        const latency = event.latencyMs === undefined ? '' : `, seen ${formatDuration(event.latencyMs)} after its first line`;
+        return say(`KERNEL ${cleanText(event.class)} ${cleanText(event.title)}${during} (${cleanText(event.source)} ${cleanText(event.via)}${latency})`, event.fatal);
+      }
+      case 'host-liveness':
+        return say(`${event.state}${event.rebooted ? ' (rebooted)' : ''}${formatMessageTail(event.message)}`, event.state !== 'back');
     }
   };
 

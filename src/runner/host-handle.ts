@@ -2,11 +2,11 @@
 
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type Docker from 'dockerode';
-import { GauntletError, type CommandResult, type Facts, type HostSpec } from '../model/index.js';
+import { GauntletError, type CommandResult, type Facts, type HostSpec, type KernelEventRecord } from '../model/index.js';
 import { createDockerOverStreams } from '../transport/lazy.js';
 import { createPortStream } from './port-stream.js';
 import type { CallRunOptions, RunnerMessage, SerializedError, WorkerMessage } from './rpc.js';
-import type { Host, HostRunOptions, HostRunResult } from './suite-api.js';
+import type { Host, HostEventFilter, HostKernelEvent, HostRunOptions, HostRunResult } from './suite-api.js';
 
 /** Calls the runner over the worker's port; a lost connection fails every pending and later call. */
 export class RunnerClient {
@@ -14,12 +14,20 @@ export class RunnerClient {
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
   private lost: SerializedError | null = null;
   private readonly lostListeners: Array<(error: SerializedError) => void> = [];
+  /** Kernel events the runner saw on this host, in the order it saw them. */
+  readonly kernelEvents: KernelEventRecord[] = [];
+  private readonly kernelEventListeners = new Set<() => void>();
 
   constructor(private readonly port: MessagePort) {
     port.on('message', (message: RunnerMessage) => this.receive(message));
   }
 
   private receive(message: RunnerMessage): void {
+    if (message.kind === 'kernel-event') {
+      this.kernelEvents.push(message.event);
+      for (const listener of this.kernelEventListeners) listener();
+      return;
+    }
     if (message.kind === 'lost') {
       this.lost = message.error;
       for (const { reject } of this.pending.values()) reject(toError(message.error));
@@ -32,6 +40,12 @@ export class RunnerClient {
     this.pending.delete(message.id);
     if (message.ok) call.resolve(message.value);
     else call.reject(toError(message.error));
+  }
+
+  /** Calls `listener` after each new kernel event; returns the function that removes it. */
+  onKernelEvent(listener: () => void): () => void {
+    this.kernelEventListeners.add(listener);
+    return () => this.kernelEventListeners.delete(listener);
   }
 
   onLost(listener: (error: SerializedError) => void): void {
@@ -121,11 +135,55 @@ export function createHostHandle(spec: HostSpec, facts: Facts | null, client: Ru
       return docker;
     },
     log: (message) => hooks.appendOutput(message),
+    events: (filter = {}) => client.kernelEvents.filter((event) => matchesEvent(event, filter)).map(toHostEvent),
+    waitForEvent: (filter, timeoutMs = hooks.defaultTimeoutMs()) =>
+      new Promise((resolve, reject) => {
+        const find = () => client.kernelEvents.find((event) => matchesEvent(event, filter));
+        const found = find();
+        if (found) return resolve(toHostEvent(found));
+        const timer = setTimeout(() => {
+          remove();
+          reject(new Error(`no kernel event ${describeFilter(filter)} within ${timeoutMs} ms (seen: ${client.kernelEvents.map((event) => event.class).join(', ') || 'none'})`));
+        }, timeoutMs);
+        const remove = client.onKernelEvent(() => {
+          const event = find();
+          if (!event) return;
+          clearTimeout(timer);
+          remove();
+          resolve(toHostEvent(event));
+        });
+      }),
     metric: (name, value, unit = '') => {
       if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new TypeError(`metric name ${JSON.stringify(name)}: use letters, digits, _ . -`);
       if (!Number.isFinite(value)) throw new TypeError(`metric ${name}: value must be a finite number, got ${value}`);
       hooks.recordMetric(name, value, unit);
     },
+  };
+}
+
+function matchesEvent(event: KernelEventRecord, filter: HostEventFilter): boolean {
+  if (filter.class !== undefined && ![filter.class].flat().includes(event.class)) return false;
+  if (filter.fatal !== undefined && event.fatal !== filter.fatal) return false;
+  if (filter.since !== undefined && Date.parse(event.detectedAt) < filter.since.getTime()) return false;
+  if (filter.title !== undefined && !(typeof filter.title === 'string' ? event.title.includes(filter.title) : filter.title.test(event.title))) return false;
+  return true;
+}
+
+function describeFilter(filter: HostEventFilter): string {
+  const parts = Object.entries(filter).map(([key, value]) => `${key}=${value instanceof Date ? value.toISOString() : String(value)}`);
+  return parts.length > 0 ? `matching ${parts.join(' ')}` : 'at all';
+}
+
+function toHostEvent(event: KernelEventRecord): HostKernelEvent {
+  return {
+    class: event.class,
+    title: event.title,
+    fatal: event.fatal,
+    source: event.source,
+    via: event.via,
+    detectedAt: new Date(event.detectedAt),
+    excerpt: event.excerpt,
+    test: event.test ? `${event.test.suite} > ${event.test.title}` : null,
   };
 }
 

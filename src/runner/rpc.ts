@@ -1,7 +1,7 @@
 // Messages between the runner and a host's worker thread: events up, command calls up, results and losses down.
 
 import type { MessagePort } from 'node:worker_threads';
-import type { CommandResult, RunOptions, WorkerEvent } from '../model/index.js';
+import type { CommandResult, KernelEventRecord, RunOptions, WorkerEvent } from '../model/index.js';
 
 /** The command options a worker may send (callbacks cannot cross threads; output streams back as `output`). */
 export type CallRunOptions = Omit<RunOptions, 'onStdout' | 'onStderr'>;
@@ -24,7 +24,9 @@ export type RunnerMessage =
   | { kind: 'result'; id: number; ok: true; value: unknown }
   | { kind: 'result'; id: number; ok: false; error: SerializedError }
   /** The host's connection died; every later call fails with this. */
-  | { kind: 'lost'; error: SerializedError };
+  | { kind: 'lost'; error: SerializedError }
+  /** A kernel event seen on the host (for `host.events()`). */
+  | { kind: 'kernel-event'; event: KernelEventRecord };
 
 export function serializeError(err: unknown): SerializedError {
   if (err && typeof err === 'object') {
@@ -36,4 +38,16 @@ export function serializeError(err: unknown): SerializedError {
     };
   }
   return { code: 'HARNESS_ERROR', message: String(err) };
+}
+
+export interface WorkerResume {
+  /** Suites whose plan was already announced. */
+  planned: string[];
+  /** Tests already judged (or blamed for the crash), as `testKey(suite, title)`. */
+  finished: string[];
+}
+
+/** One test's key across workers (this module is shared by the runner and its workers). */
+export function testKey(suite: string, title: string): string {
+  return JSON.stringify([suite, title]);
 }

@@ -22,6 +22,32 @@ export interface HostRunOptions {
 /** The result of `host.run`: never rejected for a non-zero exit. */
 export type HostRunResult = Pick<CommandResult, 'stdout' | 'stderr' | 'exitCode' | 'signal' | 'durationMs' | 'timedOut'>;
 
+/** A kernel event gauntlet saw on the host while the run went on (its kernel log, console, or a post-mortem). */
+export interface HostKernelEvent {
+  /** Fault class: `OOM`, `WARNING`, `HUNG_TASK`, `PANIC`, … */
+  class: string;
+  /** Normalised title, e.g. `OOM kill in memory cgroup`. */
+  title: string;
+  /** A fatal event also makes the test it happened in an error of its class. */
+  fatal: boolean;
+  source: 'kmsg' | 'console' | 'post-mortem' | 'heartbeat';
+  via: string;
+  detectedAt: Date;
+  excerpt: string;
+  /** The test it was attributed to (`suite > test title`), or null. */
+  test: string | null;
+}
+
+/** Which kernel events `host.events()` and `host.waitForEvent()` return. */
+export interface HostEventFilter {
+  class?: string | string[];
+  fatal?: boolean;
+  /** Seen at or after this time. */
+  since?: Date;
+  /** Part of the title, or a pattern it matches. */
+  title?: string | RegExp;
+}
+
 /** The handle to the host under test. */
 export interface Host {
   /** Inventory name. */
@@ -46,6 +72,10 @@ export interface Host {
   log(message: string): void;
   /** Records a measurement; it lands in the JUnit properties as `gauntlet.metric.NAME`. */
   metric(name: string, value: number, unit?: string): void;
+  /** Kernel events seen on this host so far in the run (non-fatal ones included), oldest first. */
+  events(filter?: HostEventFilter): HostKernelEvent[];
+  /** Resolves with the first kernel event matching `filter`, waiting for it up to `timeoutMs` (default: the test's timeout). */
+  waitForEvent(filter: HostEventFilter, timeoutMs?: number): Promise<HostKernelEvent>;
 }
 
 /** What the worker provides before any suite file is loaded. */

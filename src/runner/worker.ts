@@ -15,6 +15,7 @@ import {
   type WorkerEvent,
 } from '../model/index.js';
 import { createHostHandle, RunnerClient } from './host-handle.js';
+import { testKey, type WorkerResume } from './rpc.js';
 import { brokenRequirement, unmetRequirement } from './requirements.js';
 import { installSuiteContext } from './suite-api.js';
 
@@ -32,6 +33,8 @@ export interface WorkerInput {
   bail: boolean;
   /** Whether any suite needs the TypeScript loader. */
   typescript: boolean;
+  /** Set when the host came back after a crash: what an earlier worker already planned and finished. */
+  resume?: WorkerResume;
 }
 
 /** A test's timeout when neither the suite nor `--timeout` gives one. */
@@ -149,6 +152,13 @@ function replaceTimeout(suite: Mocha.Suite, from: number, to: number): void {
   for (const child of suite.suites) replaceTimeout(child, from, to);
 }
 
+/** Drops already-finished tests from the suite tree; returns the titles that remain, in run order. */
+function dropFinished(suite: Mocha.Suite, name: string, finished: ReadonlySet<string>): string[] {
+  suite.tests = suite.tests.filter((test) => !finished.has(testKey(name, titleOf(test))));
+  for (const child of suite.suites) dropFinished(child, name, finished);
+  return collectTests(suite);
+}
+
 /** Runs one loaded suite; resolves whether the host should go on (false after a failure with --bail). */
 function runSuite(loaded: LoadedSuite, planned: Set<string>): Promise<{ failed: boolean }> {
   const suite = loaded.ref.name;
@@ -236,10 +246,14 @@ async function main(): Promise<void> {
   const loaded: LoadedSuite[] = [];
   for (const ref of input.suites) loaded.push(await loadSuite(ref));
 
-  // Announce every suite's tests before running any, so a crash later cannot lose one.
+  // Announce every suite's tests before running any, so a crash later cannot lose one. After a crash, the
+  // runner has the plans already: only the tests not yet finished run, and none is announced twice.
+  const alreadyPlanned = new Set(input.resume?.planned ?? []);
+  const finished = new Set(input.resume?.finished ?? []);
   const plans = loaded.map((suite) => {
     const error = input.unreachable ? undefined : (brokenRequirement(suite.meta, input.facts) ?? undefined);
     const skipped = input.unreachable || error ? undefined : (unmetRequirement(suite.meta, input.host, input.facts) ?? undefined);
+    if (alreadyPlanned.has(suite.ref.name)) return { suite, skipped: skipped ?? error?.message };
     emit({
       type: 'suite-plan',
       ts: now(),
@@ -264,7 +278,9 @@ async function main(): Promise<void> {
       }
       continue;
     }
-    const { failed } = await runSuite(suite, new Set(suite.tests));
+    const remaining = finished.size > 0 ? dropFinished(suite.mocha.suite, suite.ref.name, finished) : suite.tests;
+    if (remaining.length === 0) continue;
+    const { failed } = await runSuite(suite, new Set(remaining));
     if (failed && input.bail) bailed = true;
   }
 }

@@ -415,7 +415,7 @@ export class SshTransport implements Transport {
         stream.on('exit', (code: number | null, signalName?: string) => {
           sawExit = true;
           if (typeof code === 'number') exitCode = code;
-          else signal = signalName ?? null;
+          else signal = signalName ? signalName.replace(/^SIG/, '') : null;
         });
         stream.on('close', () => finish());
         stream.on('error', (streamErr: Error) => finish(streamErr));

@@ -47,7 +47,8 @@ function testcases(xml: string): Map<string, string> {
 
 /** The `<failure>` or `<error>` of a test case: its element name and attributes, whatever their order. */
 function verdict(testcase: string | undefined): { kind: string; type?: string; message?: string } {
-  const element = /<(failure|error|skipped)\b([^>]*?)\/?>/.exec(testcase ?? '');
+  // Attribute values may hold '>' (a test path in a message), so attributes are matched whole.
+  const element = /<(failure|error|skipped)\b((?:\s+[\w:-]+="[^"]*")*)\s*\/?>/.exec(testcase ?? '');
   if (!element) return { kind: 'passed' };
   const attribute = (name: string): string | undefined => new RegExp(`\\b${name}="([^"]*)"`).exec(element[2]!)?.[1];
   return { kind: element[1]!, type: attribute('type'), message: attribute('message') };

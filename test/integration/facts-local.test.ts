@@ -35,6 +35,8 @@ function buildLocalHost(dockerSocket = DOCKER_SOCKET): HostSpec {
     connectTimeoutS: 10,
     keepaliveIntervalS: 0,
     keepaliveCountMax: 3,
+    heartbeatIntervalS: 2,
+    heartbeatTimeoutS: 5,
     dockerSocket,
     vars: {},
   };

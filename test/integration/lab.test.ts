@@ -4,13 +4,15 @@
 // is temporary. The lab's timings are printed at the end, so CI shows what the lab costs.
 
 import { createSocket, type Socket } from 'node:dgram';
+import { readdirSync } from 'node:fs';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { runCli } from '../helpers/cli.js';
+import { validateJunit } from '../helpers/junit.js';
 
 const KERNELS = ['6.1.0-56-amd64', '6.12.117+deb12-amd64'];
 const LAB_TIMEOUT_MS = 15 * 60_000;
@@ -61,6 +63,32 @@ async function listenUdp(count: number): Promise<{ base: number; received: strin
     }
   }
   throw new Error('no free run of UDP ports on 127.0.0.1');
+}
+
+interface KernelEventLine {
+  host: string;
+  class: string;
+  title: string;
+  fatal: boolean;
+  source: string;
+  via: string;
+  latencyMs?: number;
+  test: { suite: string; title: string } | null;
+}
+
+/** Each testcase of a host's suites in a JUnit file: its name and its `<error>`, if any. */
+function readTestcases(junit: string, host: string): Record<string, { error: { type: string; message: string } | null }> {
+  const cases: Record<string, { error: { type: string; message: string } | null }> = {};
+  const decode = (text: string) => text.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  for (const suite of junit.split('<testsuite ').slice(1)) {
+    if (!new RegExp(`name="[^"]* @ ${host}"`).test(suite.slice(0, 400))) continue;
+    for (const testcase of suite.split('<testcase ').slice(1)) {
+      const name = decode(/(?:^|\s)name="([^"]*)"/.exec(testcase)![1]!);
+      const error = /<error [^>]*?(?:type="([^"]*)"[^>]*?message="([^"]*)"|message="([^"]*)"[^>]*?type="([^"]*)")/.exec(testcase.split('</testcase>')[0]!);
+      cases[name] = { error: error ? { type: decode(error[1] ?? error[4]!), message: decode(error[2] ?? error[3]!) } : null };
+    }
+  }
+  return cases;
 }
 
 interface FactsStack {
@@ -225,24 +253,73 @@ describe('gauntlet lab (CLI, real QEMU VMs)', function () {
     expect(await isRunningQemu(vm.pid), 'the old QEMU is gone').to.equal(false);
   });
 
-  it('runs the faults suite for real: the kernel text of each fault is in the serial log, and power control brings the VM back with the panic in pstore', async () => {
+  it('runs the faults suite for real: each fault is detected, classified and blamed on its test, and the run goes on after the panic', async () => {
     const out = join(dir, 'reports');
-    const run = await timed('faults suite', () => runCli(['run', '-i', inventory, '--suite', 'faults', '--out', out], { timeoutMs: 600_000 }));
-    // The faults suite needs docker: the podman VM skips it with the reason.
-    expect(run.stdout, run.stdout + run.stderr).to.match(/3\/3 hosts ran · 8 passed · 0 failed · 0 errors · 4 skipped/);
+    const run = await timed('faults suite (watched, --continue-after-crash)', () =>
+      runCli(['run', '-i', inventory, '--suite', 'faults', '--out', out, '--continue-after-crash'], { timeoutMs: 900_000 }),
+    );
+    // Per docker VM: the OOM test and the after-panic test pass; hung task, soft lockup and panic are errors of their
+    // class. The podman VM skips the suite (it needs docker).
+    expect(run.stdout, run.stdout + run.stderr).to.match(/3\/3 hosts ran · 4 passed · 0 failed · 6 errors · 5 skipped/);
+    const reportDir = join(out, readdirSync(out)[0]!);
+    await validateJunit(join(reportDir, 'junit.xml'));
+    const junit = await readFile(join(reportDir, 'junit.xml'), 'utf8');
+    const journal = (await readFile(join(reportDir, 'journal.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const kernelEvents = journal.filter((event) => event.type === 'kernel-event') as unknown as KernelEventLine[];
     for (const vm of vms.filter((candidate) => STACKS[candidate.name]!.engine === 'docker')) {
-      expect(udp.received[Object.keys(STACKS).indexOf(vm.name)], `${vm.name} netconsole`).to.include('Kernel panic - not syncing: sysrq triggered crash');
+      const cases = readTestcases(junit, vm.name);
+      expect(cases['faults > oom kill in a memory-limited container'], vm.name).to.deep.equal({ error: null });
+      expect(cases['faults > hung task']?.error, vm.name).to.include({ type: 'HUNG_TASK' });
+      expect(cases['faults > hung task']!.error!.message, vm.name).to.match(/^INFO: task hung in /);
+      expect(cases['faults > soft lockup']?.error, vm.name).to.include({ type: 'SOFT_LOCKUP' });
+      expect(cases['faults > soft lockup']!.error!.message, vm.name).to.match(/soft lockup/);
+      expect(cases['faults > panic']?.error, vm.name).to.include({ type: 'PANIC' });
+      expect(cases['faults > panic']!.error!.message, vm.name).to.match(/sysrq triggered crash/);
+      expect(cases['faults > after the panic: the host is back and kept the panic'], vm.name).to.deep.equal({ error: null });
+
+      const mine = kernelEvents.filter((event) => event.host === vm.name);
+      const oom = mine.find((event) => event.class === 'OOM');
+      expect(oom, `${vm.name} OOM event`).to.include({ fatal: false });
+      expect(oom!.test?.title).to.equal('faults > oom kill in a memory-limited container');
+      const live = mine.find((event) => event.class === 'PANIC' && event.source !== 'post-mortem');
+      const postMortem = mine.find((event) => event.class === 'PANIC' && event.source === 'post-mortem');
+      expect(live, `${vm.name}: the panic seen live on the console`).to.not.equal(undefined);
+      expect(live!.test?.title).to.equal('faults > panic');
+      expect(postMortem, `${vm.name}: the panic read from pstore after the power cycle`).to.include({ via: '/sys/fs/pstore/dmesg-ramoops-0' });
+      expect(postMortem!.test?.title).to.equal('faults > panic');
+      timings.push(`panic detection latency on ${vm.name} (first console line → journal): ${live!.latencyMs} ms`);
+      expect(journal.some((event) => event.type === 'host-liveness' && event.host === vm.name && event.state === 'power-cycle'), `${vm.name} power-cycled`).to.equal(true);
+
       const serial = await readFile(join(state, vm.name, 'serial.log'), 'utf8');
       expect(serial, vm.name).to.match(/Memory cgroup out of memory: Killed process \d+ \(dd\)/);
       expect(serial, vm.name).to.match(/blocked for more than 5 seconds/);
       expect(serial, vm.name).to.match(/soft lockup - CPU#\d+ stuck for \d+s/);
       expect(serial, vm.name).to.include('sysrq triggered crash');
-      const cycle = await timed(`power-cycle ${vm.name} after its panic`, () => runCli(['lab', 'power-cycle', '--state', state, vm.name], { timeoutMs: 300_000 }));
-      expect(cycle.exitCode, cycle.stderr).to.equal(0);
-      const pstore = await runCli(['lab', 'ssh', '--state', state, vm.name, '--', 'cat /sys/fs/pstore/dmesg-ramoops-0']);
-      expect(pstore.exitCode, pstore.stderr).to.equal(0);
-      expect(pstore.stdout, vm.name).to.include('Kernel panic - not syncing: sysrq triggered crash');
+      expect(udp.received[Object.keys(STACKS).indexOf(vm.name)], `${vm.name} netconsole`).to.include('Kernel panic - not syncing: sysrq triggered crash');
     }
+  });
+
+  it('classifies the same panic with the console turned off: lost connection first, then the post-mortem title', async () => {
+    const vm = vms.find((candidate) => candidate.name === 'ci-ext4')!;
+    const tree = parse(await readFile(inventory, 'utf8')) as { all: { children: { lab: { hosts: Record<string, Record<string, unknown>> } } } };
+    const hosts = tree.all.children.lab.hosts;
+    for (const name of Object.keys(hosts)) if (name !== vm.name) delete hosts[name];
+    delete hosts[vm.name]!.gauntlet_console;
+    const blind = join(dir, 'blind.hosts.yaml');
+    await writeFile(blind, stringify(tree));
+    const out = join(dir, 'reports-blind');
+    const run = await timed('faults suite without a console', () => runCli(['run', '-i', blind, '--suite', 'faults', '--out', out, '--continue-after-crash'], { timeoutMs: 900_000 }));
+    const reportDir = join(out, readdirSync(out)[0]!);
+    const junit = await readFile(join(reportDir, 'junit.xml'), 'utf8');
+    const panic = readTestcases(junit, vm.name)['faults > panic'];
+    expect(panic?.error, run.stdout).to.include({ type: 'PANIC' });
+    expect(panic!.error!.message).to.match(/sysrq triggered crash/);
+    const events = (await readFile(join(reportDir, 'journal.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as KernelEventLine & { type: string })
+      .filter((event) => event.type === 'kernel-event' && event.test?.title === 'faults > panic');
+    expect(events.map((event) => `${event.class}/${event.source}`)).to.deep.equal(['LOST_CONNECTION/heartbeat', 'PANIC/post-mortem']);
   });
 
   it('down leaves no QEMU, no disks and no forwarded port behind', async () => {

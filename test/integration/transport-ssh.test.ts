@@ -36,6 +36,8 @@ describe('SSH transport (real sshd in network namespaces)', function () {
       connectTimeoutS: 5,
       keepaliveIntervalS: 1,
       keepaliveCountMax: 3,
+      heartbeatIntervalS: 2,
+      heartbeatTimeoutS: 5,
       dockerSocket: '/var/run/docker.sock',
       vars: {},
       ...overrides,

@@ -181,6 +181,8 @@ describe('inventory resolution', () => {
         connectTimeoutS: 10,
         keepaliveIntervalS: 5,
         keepaliveCountMax: 3,
+        heartbeatIntervalS: 2,
+        heartbeatTimeoutS: 5,
         dockerSocket: '/var/run/docker.sock',
       });
       expect(h1.labels).to.deep.equal({});
@@ -258,6 +260,8 @@ describe('inventory resolution', () => {
           connectTimeoutS: 10,
           keepaliveIntervalS: 5,
           keepaliveCountMax: 3,
+          heartbeatIntervalS: 2,
+          heartbeatTimeoutS: 5,
           dockerSocket: '/var/run/docker.sock',
           vars: { ansible_connection: 'local' },
           source: { file: 'hosts.yaml', line: 3, col: 5 },
@@ -464,9 +468,11 @@ describe('inventory resolution', () => {
         connectTimeoutS: 2.5,
         keepaliveIntervalS: 0,
         keepaliveCountMax: 5,
+        heartbeatIntervalS: 0.5,
+        heartbeatTimeoutS: 10,
         dockerSocket: '/run/docker.sock',
         groups: ['all', 'lab'],
-        source: { file, line: 23, col: 9 },
+        source: { file, line: 25, col: 9 },
       });
       expect(host(inv, 'bastion').keyFile).to.equal(join(dir, 'keys/placeholder-key'));
     });

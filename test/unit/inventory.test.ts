@@ -75,7 +75,7 @@ const ROWS: Row[] = [
     what: 'unknown gauntlet_ variable, nothing close',
     yaml: hostVar('gauntlet_colour: red'),
     problems: [
-      'hosts.yaml:4:7 all.hosts.db2.gauntlet_colour: expected a known gauntlet_ variable, got "gauntlet_colour"; hint: gauntlet reads gauntlet_jump, gauntlet_known_hosts, gauntlet_labels, gauntlet_disposable, gauntlet_console, gauntlet_power_cycle, gauntlet_connect_timeout, gauntlet_keepalive_interval, gauntlet_keepalive_count_max, gauntlet_docker_socket',
+      'hosts.yaml:4:7 all.hosts.db2.gauntlet_colour: expected a known gauntlet_ variable, got "gauntlet_colour"; hint: gauntlet reads gauntlet_jump, gauntlet_known_hosts, gauntlet_labels, gauntlet_disposable, gauntlet_console, gauntlet_power_cycle, gauntlet_connect_timeout, gauntlet_keepalive_interval, gauntlet_keepalive_count_max, gauntlet_heartbeat_interval, gauntlet_heartbeat_timeout, gauntlet_docker_socket',
     ],
   },
   { what: 'unknown ansible_ variable', yaml: hostVar('ansible_prot: 22'), problems: ['hosts.yaml:4:7 all.hosts.db2.ansible_prot: expected a known Ansible variable, got "ansible_prot"; hint: did you mean ansible_port?'] },
@@ -182,6 +182,10 @@ const ROWS: Row[] = [
   { what: 'connect timeout quoted', yaml: hostVar('gauntlet_connect_timeout: "10"'), problems: ['hosts.yaml:4:33 all.hosts.db2.gauntlet_connect_timeout: expected a number of seconds > 0, got "10"; hint: write it without quotes'] },
   { what: 'keepalive interval negative', yaml: hostVar('gauntlet_keepalive_interval: -1'), problems: ['hosts.yaml:4:36 all.hosts.db2.gauntlet_keepalive_interval: expected a number of seconds >= 0, got -1'] },
   { what: 'keepalive count fractional', yaml: hostVar('gauntlet_keepalive_count_max: 1.5'), problems: ['hosts.yaml:4:37 all.hosts.db2.gauntlet_keepalive_count_max: expected an integer >= 1, got 1.5'] },
+  { what: 'heartbeat interval 0', yaml: hostVar('gauntlet_heartbeat_interval: 0'), problems: ['hosts.yaml:4:36 all.hosts.db2.gauntlet_heartbeat_interval: expected a number of seconds > 0, got 0'] },
+  { what: 'heartbeat interval as text', yaml: hostVar('gauntlet_heartbeat_interval: 2s'), problems: ['hosts.yaml:4:36 all.hosts.db2.gauntlet_heartbeat_interval: expected a number of seconds > 0, got "2s"'] },
+  { what: 'heartbeat timeout negative', yaml: hostVar('gauntlet_heartbeat_timeout: -5'), problems: ['hosts.yaml:4:35 all.hosts.db2.gauntlet_heartbeat_timeout: expected a number of seconds > 0, got -5'] },
+  { what: 'heartbeat timeout quoted', yaml: hostVar('gauntlet_heartbeat_timeout: "5"'), problems: ['hosts.yaml:4:35 all.hosts.db2.gauntlet_heartbeat_timeout: expected a number of seconds > 0, got "5"; hint: write it without quotes'] },
   { what: 'docker socket over tcp', yaml: hostVar('gauntlet_docker_socket: tcp://10.0.0.5:2375'), problems: ['hosts.yaml:4:31 all.hosts.db2.gauntlet_docker_socket: expected an absolute unix socket path, got "tcp://10.0.0.5:2375"; hint: gauntlet reaches the engine through its unix socket on the host'] },
   { what: 'docker socket relative', yaml: hostVar('gauntlet_docker_socket: docker.sock'), problems: ['hosts.yaml:4:31 all.hosts.db2.gauntlet_docker_socket: expected an absolute unix socket path, got "docker.sock"'] },
 

@@ -87,6 +87,23 @@ class JournalScript {
     return this.push({ type: 'host-end', host, ...(error ? { error } : {}) });
   }
 
+  kernel(host: string, event: { class: string; title: string; fatal: boolean; test: { suite: string; title: string } | null; source?: string; excerpt?: string }): this {
+    return this.push({
+      type: 'kernel-event',
+      host,
+      source: event.source ?? 'console',
+      via: 'file:/var/log/serial.log',
+      class: event.class,
+      title: event.title,
+      alt: [],
+      fatal: event.fatal,
+      corrupted: false,
+      excerpt: event.excerpt ?? `[  12.000000] ${event.title}`,
+      detectedAt: new Date(this.clock + 500).toISOString(),
+      test: event.test ? { ...event.test, attempt: 1 } : null,
+    });
+  }
+
   runEnd(interrupted?: string): this {
     return this.push({ type: 'run-end', exitCode: 0, ...(interrupted ? { interrupted } : {}) });
   }
@@ -475,6 +492,61 @@ describe('buildRunRecord', () => {
       const events = new JournalScript().plan('h1', 's', []).events.slice(1);
       expect(() => buildRunRecord(events)).to.throw(GauntletError, /run-start/);
     });
+  });
+});
+
+describe('buildRunRecord: kernel events', () => {
+  it('makes a test an error of the fatal class it caused, titled by the event, even when mocha passed it', () => {
+    const record = new JournalScript()
+      .plan('h1', 's', ['spins', 'after'])
+      .start('h1', 's', 'spins')
+      .kernel('h1', { class: 'SOFT_LOCKUP', title: 'BUG: soft lockup in gauntlet_spin', fatal: true, test: { suite: 's', title: 'spins' }, excerpt: 'watchdog: BUG: soft lockup - CPU#0 stuck for 8s! [insmod:312]' })
+      .end('h1', 's', 'spins', 'passed')
+      .run('h1', 's', 'after', 'passed')
+      .hostEnd('h1')
+      .runEnd()
+      .build();
+    const spins = testOf(record, 'h1', 's', 'spins');
+    expect(verdictOf(spins)).to.deep.equal({ outcome: 'error', errorType: 'SOFT_LOCKUP', message: 'BUG: soft lockup in gauntlet_spin' });
+    expect(spins.output).to.include('spins output').and.include('watchdog: BUG: soft lockup - CPU#0 stuck for 8s! [insmod:312]');
+    expect(testOf(record, 'h1', 's', 'after').outcome).to.equal('passed');
+    expect(exitCodeOf(record)).to.equal(1);
+  });
+
+  it('keeps a non-fatal event as evidence without failing the test', () => {
+    const record = new JournalScript()
+      .plan('h1', 's', ['oom'])
+      .start('h1', 's', 'oom')
+      .kernel('h1', { class: 'OOM', title: 'OOM kill in memory cgroup', fatal: false, test: { suite: 's', title: 'oom' } })
+      .end('h1', 's', 'oom', 'passed')
+      .hostEnd('h1')
+      .runEnd()
+      .build();
+    const oom = testOf(record, 'h1', 's', 'oom');
+    expect(verdictOf(oom)).to.deep.equal({ outcome: 'passed', errorType: undefined, message: undefined });
+    expect(oom.output).to.include('kernel event OOM: OOM kill in memory cgroup');
+    expect(oom.kernelEvents?.map((event) => event.class)).to.deep.equal(['OOM']);
+  });
+
+  it('lets the post-mortem title win over the lost connection that came first, by severity', () => {
+    const record = new JournalScript()
+      .plan('h1', 's', ['panics', 'next'])
+      .start('h1', 's', 'panics')
+      .end('h1', 's', 'panics', 'error', { errorType: 'LOST_CONNECTION', message: 'connection closed by the host' })
+      .kernel('h1', { class: 'LOST_CONNECTION', title: 'lost connection to host', fatal: true, source: 'heartbeat', test: { suite: 's', title: 'panics' } })
+      .kernel('h1', { class: 'PANIC', title: 'kernel panic: sysrq triggered crash', fatal: true, source: 'post-mortem', test: { suite: 's', title: 'panics' } })
+      .run('h1', 's', 'next', 'passed')
+      .hostEnd('h1')
+      .runEnd()
+      .build();
+    expect(verdictOf(testOf(record, 'h1', 's', 'panics'))).to.deep.equal({ outcome: 'error', errorType: 'PANIC', message: 'kernel panic: sysrq triggered crash' });
+    expect(testOf(record, 'h1', 's', 'next').outcome).to.equal('passed');
+  });
+
+  it('keeps an event seen while no test ran on the host record', () => {
+    const record = new JournalScript().kernel('h1', { class: 'WARNING', title: 'WARNING in foo', fatal: false, test: null }).plan('h1', 's', ['t']).run('h1', 's', 't', 'passed').hostEnd('h1').runEnd().build();
+    expect(record.hosts[0]!.kernelEvents?.map((event) => event.title)).to.deep.equal(['WARNING in foo']);
+    expect(testOf(record, 'h1', 's', 't').outcome).to.equal('passed');
   });
 });
 

@@ -19,6 +19,9 @@ interface RunOptions extends InventoryOptions {
   suiteTimeout?: string;
   out: string;
   verbose?: boolean;
+  watch: boolean;
+  continueAfterCrash?: boolean;
+  recoverTimeout: string;
 }
 
 /** The most hosts worked on at once unless --workers says otherwise. */
@@ -41,7 +44,10 @@ export function registerRunCommand(program: Command): void {
     .option('--timeout <seconds>', 'per-test timeout, overriding the suites\' own')
     .option('--suite-timeout <seconds>', 'stop a suite still running after this long; its unfinished tests are errors')
     .option('-o, --out <dir>', 'parent folder of the run\'s report folder', 'reports')
-    .option('-v, --verbose', 'print every test start, not just outcomes');
+    .option('-v, --verbose', 'print every test start, not just outcomes')
+    .option('--no-watch', "do not watch the hosts' kernel logs, consoles and heartbeats (kernel faults then go unseen)")
+    .option('--continue-after-crash', "after a host crashed and came back (gauntlet_power_cycle, or by itself), run its remaining tests; without it they are errors with the crash as cause")
+    .option('--recover-timeout <seconds>', 'how long to wait for a lost host to come back before its remaining tests are errors', '300');
   addInventoryOptions(command);
   command.addHelpText(
     'after',
@@ -85,6 +91,9 @@ export function registerRunCommand(program: Command): void {
       acceptNewHostKeys: Boolean(options.acceptNewHostKeys),
       argv: process.argv.slice(2),
       reporters: [createTerminalReporter({ stream: process.stdout, live, verbose: Boolean(options.verbose) })],
+      watch: options.watch,
+      continueAfterCrash: Boolean(options.continueAfterCrash),
+      recoverTimeoutMs: parseSeconds('--recover-timeout', options.recoverTimeout),
     });
 
     let interrupting = false;

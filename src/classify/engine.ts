@@ -1,0 +1,326 @@
+// The line engine shared by classifyLog and the stream classifier: finds report headers, collects each report's
+// lines until it ends, and turns finished reports into events. Feeding the same lines gives the same events,
+// however the text was cut into chunks.
+
+import type { DetectedKernelEvent, FaultClass } from '../model/fault.js';
+import { messageCandidates, splitConsoleLine, stripConsolePrefix, type ConsoleLine } from './console-prefix.js';
+import { parseFrame } from './frames.js';
+import { literalAlternation } from './literal-search.js';
+import { matchesAt } from './line-match.js';
+import { buildEvent, ReportMessages, type CollectedReport } from './report.js';
+import { KERNEL_LOG_RULES, type KernelLogRule } from './rules.js';
+
+/** A report runs at most this many lines. */
+export const MAX_REPORT_LINES = 300;
+/** Lines that end any report (kept in it): `---[ end trace …`, `---[ end Kernel panic …`, `Kernel Offset: …`, `Rebooting in N seconds`. */
+function isEndMarker(line: string, at: number, lead: number): boolean {
+  if (lead === 45 /* - */) return line.startsWith('---[ end trace', at) || line.startsWith('---[ end Kernel panic', at);
+  if (lead === 75 /* K */) return line.startsWith('Kernel Offset: ', at);
+  return lead === 82 /* R */ && line.startsWith('Rebooting in ', at);
+}
+/** After its end marker a report still takes these lines, then ends at the first other line. */
+const TAIL = /^(?:Kernel panic - not syncing|Kernel Offset: |Rebooting in |---\[ end|CPU features: |Memory Limit: |Dumping ftrace buffer|\(ftrace buffer empty\)|Shutting down cpus with NMI|\s*$)/;
+const MAX_TAIL_LINES = 8;
+const PANIC = /^Kernel panic - not syncing/;
+/** Where a report's own call trace starts. */
+const CALL_TRACE = /^(?:Call Trace:|Call trace:|Backtrace:|stack backtrace:)/;
+/** A line printed just before a report's header that belongs to it. */
+const PREAMBLE = /^(?:-+\[ cut here \]-+|8<-+ cut here -+|={20,}|-{20,})\s*$/;
+/**
+ * Lines every report has that are never a header (register dumps `RSP: 0018:ffff8801…`, `CPU: 0 PID: …`, the
+ * module list, `Call Trace:`, stack markers): they skip the header search.
+ */
+const REPORT_BODY = /(?:[A-Z][A-Z0-9]{1,3}: +[0-9a-f]{4}|CPU: \d+ (?:UID: \d+ )?PID: |Hardware name: |Call [Tt]race:|Modules linked in:|Workqueue: |RIP: [0-9a-f]{4}:|Code: |<\/?(?:TASK|IRQ|NMI|EOI)>|Memory state around|The buggy address|Allocated by task|Freed by task|(?:page|raw|flags|head|memcg): )/y;
+/** Lines longer than this are cut before matching (a binary blob on a console must not stall the search). */
+const MAX_LINE_CHARS = 4096;
+
+const RULES_BY_NAME = new Map(KERNEL_LOG_RULES.map((rule) => [rule.name, rule]));
+const HEADER_WORDS = [...new Set(KERNEL_LOG_RULES.flatMap((rule) => (typeof rule.header === 'string' ? [rule.header] : rule.header)))];
+/** One search for every rule's header text: lines without any are never matched against the rules. */
+const PREFILTER_SOURCE = literalAlternation(HEADER_WORDS);
+const PREFILTER_TEST = new RegExp(PREFILTER_SOURCE);
+const HEADER_WORDS_IN_LINE = new RegExp(PREFILTER_SOURCE, 'g');
+
+interface HeaderMatch {
+  rule: KernelLogRule;
+  groups: (string | undefined)[];
+  named: Record<string, string | undefined>;
+  message: string;
+}
+
+/** Matches a line against the table; null when no rule's header is on it. `message`: the line without its prefix. */
+export function matchHeader(line: string, message: string = line): HeaderMatch | null {
+  if (!PREFILTER_TEST.test(message)) return null;
+  const candidates = messageCandidates(line.length > MAX_LINE_CHARS ? line.slice(0, MAX_LINE_CHARS) : line, HEADER_WORDS_IN_LINE);
+  for (let c = 0; c < candidates.length; c++) {
+    const message = candidates[c]!;
+    const runTogether = c >= candidates.anchoredCount;
+    for (const rule of KERNEL_LOG_RULES) {
+      if (runTogether && rule.anchored) continue;
+      const m = rule.pattern.exec(message);
+      if (m) return { rule, groups: [...m], named: { ...m.groups }, message };
+    }
+  }
+  return null;
+}
+
+interface OpenReport extends CollectedReport {
+  lines: string[];
+  /** Where each line's message starts. */
+  offsets: number[];
+  /** The task (printk caller `T123`) of the header line when the console shows one, else -1: lines of other tasks are not this report's. */
+  caller: number;
+  /** Lines taken after the end marker; -1 while the report has not reached it. */
+  tail: number;
+  /** The report has printed a call trace (a follow-up header then starts a new report). */
+  sawTrace: boolean;
+  /** The rule a line of the report turned it into (`refine`), or null. */
+  refinedTo: KernelLogRule | null;
+  detectedAtMs: number;
+  lastAtMs: number;
+  lastLineNo: number;
+}
+
+export interface PendingReport {
+  class: FaultClass;
+  title: string;
+  startedAtMs: number;
+}
+
+/** Reports open at once (one per task printing a report at the same time). */
+const MAX_OPEN_REPORTS = 4;
+
+export class LogEngine {
+  /** Open reports, oldest first. */
+  private readonly open: OpenReport[] = [];
+  /** Lines consumed so far. */
+  private lineCount = 0;
+  private previousLine = '';
+  private readonly done: DetectedKernelEvent[] = [];
+  private readonly prefilter = new RegExp(PREFILTER_SOURCE, 'g');
+  private readonly parsed: ConsoleLine = { offset: 0, caller: -1 };
+
+  /**
+   * Feeds text made of whole lines (the last one may lack its newline only when nothing follows it). `atMs` is
+   * when the text arrived.
+   */
+  feed(text: string, atMs: number): void {
+    const end = text.length;
+    let pos = 0;
+    while (pos < end) {
+      if (this.open.length === 0) {
+        // Nothing open: jump to the next line that has a header word, counting the lines skipped.
+        this.prefilter.lastIndex = pos;
+        const hit = this.prefilter.exec(text);
+        const lineStart = hit ? text.lastIndexOf('\n', hit.index - 1) + 1 : end;
+        if (lineStart > pos) this.skipLines(text, pos, lineStart);
+        if (!hit) return;
+        pos = Math.max(pos, lineStart);
+      }
+      const newline = text.indexOf('\n', pos);
+      const lineEnd = newline === -1 ? end : newline;
+      let line = text.slice(pos, lineEnd);
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      this.takeLine(line, atMs);
+      pos = newline === -1 ? end : newline + 1;
+    }
+  }
+
+  /** Ends every open report (the log ended). */
+  finish(): void {
+    while (this.open.length > 0) this.close(this.open[0]!);
+  }
+
+  /** Ends the open reports that got no line since `quietMs` before `atMs`. */
+  expire(atMs: number, quietMs: number): void {
+    for (const report of [...this.open]) if (atMs - report.lastAtMs >= quietMs) this.close(report);
+  }
+
+  /** Events finished since the last call, in the order they finished. */
+  takeEvents(): DetectedKernelEvent[] {
+    return this.done.splice(0, this.done.length);
+  }
+
+  /** The oldest open report. */
+  pending(): PendingReport | null {
+    const oldest = this.open[0];
+    if (!oldest) return null;
+    const event = buildEvent(this.refined(oldest));
+    return { class: event.class, title: event.title, startedAtMs: oldest.detectedAtMs };
+  }
+
+  private skipLines(text: string, from: number, to: number): void {
+    let count = 0;
+    for (let i = text.indexOf('\n', from); i !== -1 && i < to; i = text.indexOf('\n', i + 1)) count++;
+    if (to === text.length && text.charCodeAt(to - 1) !== 10) count++;
+    this.lineCount += count;
+    const lastEnd = text.charCodeAt(to - 1) === 10 ? to - 1 : to;
+    const lastStart = text.lastIndexOf('\n', lastEnd - 1) + 1;
+    let last = text.slice(Math.max(lastStart, from), lastEnd);
+    if (last.endsWith('\r')) last = last.slice(0, -1);
+    this.previousLine = last;
+  }
+
+  private takeLine(line: string, atMs: number): void {
+    this.lineCount++;
+    const lineNo = this.lineCount;
+    // A report whose task has printed nothing for a whole report's length is over.
+    for (let i = this.open.length - 1; i >= 0; i--) {
+      const report = this.open[i]!;
+      if (lineNo - report.lastLineNo > MAX_REPORT_LINES) this.close(report);
+    }
+    if (this.open.length === 0) {
+      this.startReport(line, lineNo, atMs);
+    } else {
+      const parsed = splitConsoleLine(line.length > MAX_LINE_CHARS ? line.slice(0, MAX_LINE_CHARS) : line, this.parsed);
+      const target = this.routeLine(parsed.caller);
+      if (target) this.continueReport(target, line, parsed.offset, lineNo, atMs);
+      else this.startReport(line, lineNo, atMs);
+    }
+    this.previousLine = line;
+  }
+
+  /**
+   * The open report a line belongs to: the one of the task that printed it, else (no task shown, CPU context)
+   * the newest; null for a line of a task that has no report open.
+   */
+  private routeLine(caller: number): OpenReport | null {
+    if (caller !== -1) {
+      const own = this.open.find((report) => report.caller === caller);
+      if (own) return own;
+      if (this.open.every((report) => report.caller !== -1)) return null;
+    }
+    return this.open.at(-1)!;
+  }
+
+  /** A line that belongs to no open report: a header starts a report (or is an event by itself). */
+  private startReport(line: string, lineNo: number, atMs: number): void {
+    const header = matchHeader(line);
+    if (!header) return;
+    const { rule } = header;
+    const preamble = PREAMBLE.test(stripConsolePrefix(this.previousLine).trim()) && lineNo > 1;
+    const lines = preamble ? [this.previousLine, line] : [line];
+    const offsets = lines.map((l) => splitConsoleLine(l).offset);
+    const caller = splitConsoleLine(line).caller;
+    const report: OpenReport = {
+      rule,
+      groups: header.groups,
+      named: header.named,
+      lines,
+      offsets,
+      messages: new ReportMessages(lines, offsets),
+      headerIndex: lines.length - 1,
+      startLine: lineNo - lines.length + 1,
+      panicked: rule.name === 'kernel-panic',
+      caller,
+      tail: -1,
+      sawTrace: false,
+      refinedTo: null,
+      callTrace: -1,
+      detectedAtMs: atMs,
+      lastAtMs: atMs,
+      lastLineNo: lineNo,
+    };
+    if (report.messages.at(report.headerIndex).trimStart() !== header.message) report.messages.set(report.headerIndex, header.message);
+    if ((rule.shape ?? 'report') === 'line') {
+      this.emit(report);
+      return;
+    }
+    this.open.push(report);
+    if (this.open.length > MAX_OPEN_REPORTS) this.close(this.open[0]!);
+  }
+
+  private continueReport(open: OpenReport, line: string, offset: number, lineNo: number, atMs: number): void {
+    const { rule } = open;
+    // The first character the message shows past its indentation decides which checks can apply at all; the
+    // message itself is never cut from the line for them.
+    let first = offset;
+    while (line.charCodeAt(first) === 32 || line.charCodeAt(first) === 9) first++;
+    const lead = line.charCodeAt(first);
+    if (open.tail >= 0) {
+      if (matchesAt(TAIL, line, first) && open.tail < MAX_TAIL_LINES) {
+        this.append(open, line, offset, lineNo, atMs);
+        open.tail++;
+        if (matchesAt(PANIC, line, first)) open.panicked = true;
+        return;
+      }
+      this.close(open);
+      this.startReport(line, lineNo, atMs);
+      return;
+    }
+    if (rule.shape === 'block') {
+      if (rule.continues && matchesAt(rule.continues, line, first)) {
+        this.append(open, line, offset, lineNo, atMs);
+        const refinement = rule.refine?.find((r) => matchesAt(r.when, line, first));
+        if (refinement && !open.refinedTo) open.refinedTo = RULES_BY_NAME.get(refinement.rule) ?? null;
+        return;
+      }
+      this.close(open);
+      this.startReport(line, lineNo, atMs);
+      return;
+    }
+    const ends = (rule.end !== undefined && matchesAt(rule.end, line, first)) || isEndMarker(line, first, lead);
+    const refinement = rule.refine?.find((r) => matchesAt(r.when, line, first));
+    if (ends || refinement) {
+      this.append(open, line, offset, lineNo, atMs);
+      if (ends) open.tail = 0;
+      if (refinement && !open.refinedTo) open.refinedTo = RULES_BY_NAME.get(refinement.rule) ?? null;
+      return;
+    }
+    // Indented lines of a report (frames, hex dumps) are never a header, unless a capital letter starts them
+    // (` BUG: KCSAN: …` after a `[    C4]` caller): most of a report skips the header search.
+    const indentedLower = first > offset && !((lead >= 65 && lead <= 90) || lead === 91);
+    REPORT_BODY.lastIndex = offset;
+    const header = indentedLower || REPORT_BODY.test(line) ? null : matchHeader(line);
+    if (header) {
+      const shape = header.rule.shape ?? 'report';
+      const followUp = header.rule.followUp;
+      if (shape === 'line') {
+        // An event of its own printed into the middle of this report: both stand.
+        this.append(open, line, offset, lineNo, atMs);
+        this.startReport(line, lineNo, atMs);
+        return;
+      }
+      const sameReport = header.rule === rule && !open.sawTrace;
+      if (followUp === 'always' || sameReport || (followUp === 'before-stack' && !open.sawTrace)) {
+        this.append(open, line, offset, lineNo, atMs);
+        if (PANIC.test(header.message)) open.panicked = true;
+        return;
+      }
+      this.close(open);
+      this.startReport(line, lineNo, atMs);
+      return;
+    }
+    this.append(open, line, offset, lineNo, atMs);
+    if (!open.sawTrace) {
+      const frame = parseFrame(line.slice(offset), 0);
+      if (frame && frame.kind === 'trace') open.sawTrace = true;
+    }
+    if (open.callTrace === -1 && first === offset && (lead === 67 || lead === 66 || lead === 115) && matchesAt(CALL_TRACE, line, first)) {
+      open.callTrace = open.lines.length - 1;
+    }
+    if (open.lines.length >= MAX_REPORT_LINES) this.close(open);
+  }
+
+  private append(open: OpenReport, line: string, offset: number, lineNo: number, atMs: number): void {
+    // Lines between (another task's) are not the report's; its excerpt still runs from its first to its last line.
+    open.lines.push(line);
+    open.offsets.push(offset);
+    open.lastAtMs = atMs;
+    open.lastLineNo = lineNo;
+  }
+
+  private refined(report: OpenReport): CollectedReport {
+    return report.refinedTo ? { ...report, rule: report.refinedTo } : report;
+  }
+
+  private close(report: OpenReport): void {
+    const index = this.open.indexOf(report);
+    if (index !== -1) this.open.splice(index, 1);
+    this.emit(this.refined(report) as OpenReport);
+  }
+
+  private emit(report: CollectedReport & { detectedAtMs: number }): void {
+    this.done.push({ ...buildEvent(report), detectedAtMs: report.detectedAtMs });
+  }
+}

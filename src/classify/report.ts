@@ -1,0 +1,263 @@
+// Turns one collected report (its rule, header match and lines) into a KernelEvent: the guilty frame, the title
+// and its alternatives, severity, and the excerpt.
+
+import { FAULT_SEVERITY_ORDER, type FaultClass, type FaultSeverity, type KernelEvent } from '../model/fault.js';
+import { isSkippedFrame, isStallAnchorFrame, normalizeFunction, parseFrame, type Frame } from './frames.js';
+import type { KernelLogRule, StackRule } from './rules.js';
+import { allowIndent } from './line-match.js';
+import { fillTemplate } from './title.js';
+
+/** A report's messages (its lines without console prefixes), cut from the lines only when read. */
+export class ReportMessages {
+  private readonly cut: (string | undefined)[] = [];
+
+  constructor(
+    private readonly lines: readonly string[],
+    private readonly offsets: readonly number[],
+  ) {}
+
+  get length(): number {
+    return this.lines.length;
+  }
+
+  at(index: number): string {
+    let message = this.cut[index];
+    if (message === undefined) {
+      const offset = this.offsets[index]!;
+      message = offset === 0 ? this.lines[index]! : this.lines[index]!.slice(offset);
+      this.cut[index] = message;
+    }
+    return message;
+  }
+
+  /** Reads a line's message differently (the part of an interleaved header line where the header starts). */
+  set(index: number, message: string): void {
+    this.cut[index] = message;
+  }
+}
+
+/** A report as the engine collected it. */
+export interface CollectedReport {
+  rule: KernelLogRule;
+  /** The header pattern's match on the header message. */
+  groups: readonly (string | undefined)[];
+  named: Readonly<Record<string, string | undefined>>;
+  /** Raw lines (as in the log) and their messages (console prefixes removed); `headerIndex` is the header's. */
+  lines: readonly string[];
+  messages: ReportMessages;
+  headerIndex: number;
+  /** 1-based line number of `lines[0]`. */
+  startLine: number;
+  /** A kernel panic was part of the report. */
+  panicked: boolean;
+  /** Index of the line `Call Trace:` (or `Call trace:`, `Backtrace:`, `stack backtrace:`), -1 when none. */
+  callTrace: number;
+}
+
+export const MAX_EXCERPT_LINES = 200;
+export const MAX_EXCERPT_BYTES = 16 * 1024;
+
+const DEFAULT_SEVERITY = new Map<FaultClass, FaultSeverity>(FAULT_SEVERITY_ORDER.map((entry) => [entry.class, entry.severity]));
+
+export function severityOfRule(rule: KernelLogRule): FaultSeverity {
+  return rule.severity ?? DEFAULT_SEVERITY.get(rule.class) ?? 'degraded';
+}
+
+/** Builds the event for a finished report. */
+export function buildEvent(report: CollectedReport): KernelEvent {
+  const { rule } = report;
+  const values: Record<string, string | undefined> = { ...report.named };
+  let missingField = false;
+  for (const [name, field] of Object.entries(rule.fields ?? {})) {
+    const value = readField(report, field.pattern, field.within);
+    if (value === undefined && !field.optional) missingField = true;
+    values[name] = value;
+  }
+  let corrupted = false;
+  if (rule.stack) {
+    const frame = findGuiltyFrame(report, rule.stack);
+    values.frame = frame ?? 'corrupted';
+    corrupted = frame === null;
+  }
+  const template = missingField && rule.fallbackTitle ? rule.fallbackTitle : rule.title;
+  if (missingField && rule.fallbackTitle) corrupted = true;
+  const title = fillTemplate(template, report.groups, values, rule.aliases);
+  const alt = [...new Set((rule.alt ?? []).map((t) => fillTemplate(t, report.groups, values, rule.aliases)))].filter((t) => t !== title);
+  const endLine = report.startLine + report.lines.length - 1;
+  return {
+    class: rule.class,
+    title,
+    alt,
+    fatal: severityOfRule(rule) === 'fatal' || report.panicked,
+    corrupted,
+    excerpt: capExcerpt(report.lines),
+    startLine: report.startLine,
+    endLine,
+    rule: rule.name,
+  };
+}
+
+function readField(report: CollectedReport, pattern: RegExp, within = Infinity): string | undefined {
+  const last = Math.min(report.messages.length, report.headerIndex + within + 1);
+  for (let i = report.headerIndex; i < last; i++) {
+    const m = pattern.exec(report.messages.at(i).trimStart());
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+function capExcerpt(lines: readonly string[]): string {
+  const head = lines.length > MAX_EXCERPT_LINES ? lines.slice(0, MAX_EXCERPT_LINES) : lines;
+  const text = head.join('\n');
+  // A UTF-16 unit is at most 3 bytes of UTF-8: most excerpts need no byte count at all.
+  if (text.length * 3 <= MAX_EXCERPT_BYTES || Buffer.byteLength(text) <= MAX_EXCERPT_BYTES) return text;
+  const kept: string[] = [];
+  let bytes = 0;
+  for (const line of head) {
+    bytes += Buffer.byteLength(line) + 1;
+    if (bytes > MAX_EXCERPT_BYTES + 1) break;
+    kept.push(line);
+  }
+  return kept.join('\n');
+}
+
+const CALL_TRACE = /^(?:Call Trace:|Call trace:|Backtrace:|stack backtrace:)/;
+/** `at: [<ffffffff8123>] func+0x17/0x20` or `at: func+0x17/0x20`: where lockdep saw a lock taken. */
+const LOCK_AT = /\bat: (?:\[<[0-9a-f]+>\]\s+)?([A-Za-z_$][\w.$]*)\+0x/;
+/** Lines that start another task's or CPU's stack within one report. */
+const STACK_START = /^(?:Call Trace:|Call trace:|Backtrace:|NMI backtrace for cpu|Sending NMI|task:\S+\s+state:|rcu: rcu_\w+ kthread|\S+ kthread starved)/;
+/** The sched_show_task line of older kernels: `syz-executor0   R  running task    21280  7720   5511 0x00000000`. */
+const TASK_LINE = /\s[RSDTI]\s+(?:running task\s+|[0-9a-f]{16}\s+)?\d+\s+\d+\s+\d+\s+0x[0-9a-f]+$/;
+const HEX_END = /0x[0-9a-f]{8}$/;
+
+function startsStack(message: string): boolean {
+  return allowIndent(STACK_START).test(message) || (HEX_END.test(message) && TASK_LINE.test(message));
+}
+/** Frames a stall is named after wherever they are on the stuck stack (a CPU waiting for others to answer). */
+const STALL_NAMES: readonly { pattern: RegExp; name: string }[] = [{ pattern: /^smp_call_function\w*$/, name: 'smp_call_function' }];
+
+const stallNames = new Map<string, string | null>();
+function stallNameOf(fn: string): string | null {
+  let name = stallNames.get(fn);
+  if (name === undefined) {
+    if (stallNames.size >= 50_000) stallNames.clear();
+    name = STALL_NAMES.find((s) => s.pattern.test(fn))?.name ?? null;
+    stallNames.set(fn, name);
+  }
+  return name;
+}
+
+function usable(fn: string, stack: StackRule): boolean {
+  return !isSkippedFrame(fn) && !(stack.skip?.test(fn) ?? false);
+}
+
+/** The guilty function of a report, or null when its stack cannot be read. */
+export function findGuiltyFrame(report: CollectedReport, stack: StackRule): string | null {
+  const { messages, headerIndex } = report;
+  // Frames are read lazily, line by line: most reports name their culprit in their first few lines.
+  const parsed: (Frame | null | undefined)[] = new Array(messages.length);
+  const frameAt = (i: number): Frame | null => {
+    let frame = parsed[i];
+    if (frame === undefined) parsed[i] = frame = parseFrame(messages.at(i), i);
+    return frame;
+  };
+  let sectionStart = headerIndex + 1;
+  let sectionEnd = messages.length;
+  // Without a section of its own, a report's trace starts at its `Call Trace:`: frames printed before it
+  // (`Preemption disabled at:`, lockdep's `state was registered at:`) belong to other stacks.
+  const after = stack.after ?? (report.callTrace > headerIndex ? CALL_TRACE : undefined);
+  if (after) {
+    const at = after === CALL_TRACE ? report.callTrace : indexOf(messages, after, headerIndex + 1, messages.length);
+    sectionStart = at === -1 ? messages.length : at + 1;
+    if (stack.until && at !== -1) {
+      const until = indexOf(messages, stack.until, sectionStart, messages.length);
+      if (until !== -1) sectionEnd = until;
+    }
+  }
+  const hasTrace = (): boolean => {
+    for (let i = headerIndex + 1; i < messages.length; i++) if ((frameAt(i)?.kind ?? 'lr') !== 'lr') return true;
+    return false;
+  };
+  for (const source of stack.from) {
+    if (source === 'header') {
+      const fn = report.named.fn ?? report.named.fn2 ?? report.named.fn3;
+      if (fn && (!stack.needsTrace || hasTrace())) {
+        const name = normalizeFunction(fn);
+        if (usable(name, stack)) return name;
+      }
+    } else if (source === 'at') {
+      // The lock being taken, else the lock already held (a trylock or a lock helper names nothing).
+      for (let i = headerIndex; i < messages.length; i++) {
+        const at = LOCK_AT.exec(messages.at(i));
+        if (!at) continue;
+        const name = normalizeFunction(at[1]!);
+        if (usable(name, stack)) return name;
+      }
+    } else if (source === 'pc') {
+      for (let i = headerIndex + 1; i < messages.length; i++) {
+        const frame = frameAt(i);
+        if (frame?.kind !== 'pc') continue;
+        if (usable(frame.fn, stack)) return frame.fn;
+        break;
+      }
+    } else if (stack.pick === 'entry') {
+      const found = pickEntryFrame(messages, sectionStart, sectionEnd, frameAt, stack);
+      if (found) return found;
+    } else {
+      for (let i = sectionStart; i < sectionEnd; i++) {
+        for (let frame = frameAt(i); frame; frame = frame.caller ?? null) {
+          if (frame.kind === 'trace' && frame.reliable && usable(frame.fn, stack)) return frame.fn;
+        }
+      }
+    }
+  }
+  return null;
+}
+
+function indexOf(messages: ReportMessages, pattern: RegExp, from: number, to: number): number {
+  const tolerant = allowIndent(pattern);
+  for (let i = from; i < to; i++) if (tolerant.test(messages.at(i))) return i;
+  return -1;
+}
+
+/**
+ * For stalls and lockups: split the report into the stacks it prints (one per CPU or task) and name the first
+ * stack that gives a function: walking from the innermost frame outwards, the function closest to the first
+ * dispatcher (STALL_ANCHOR_FRAMES) that has one between it and the previous dispatcher; without a dispatcher,
+ * the first function that is not skipped.
+ */
+function pickEntryFrame(messages: ReportMessages, from: number, to: number, frameAt: (i: number) => Frame | null, stack: StackRule): string | null {
+  let current: Frame[] = [];
+  // Stacks are judged as soon as they end: a long report is read only as far as its first telling stack.
+  for (let i = from; i <= to; i++) {
+    const frame = i < to ? frameAt(i) : null;
+    // A stack's pc line comes before its `Call Trace:`, so only frames of a trace end it.
+    const boundary = i === to || (frame === null && current.length > 0 && startsStack(messages.at(i)) && current.some((f) => f.kind === 'trace'));
+    if (boundary) {
+      const found = judgeStallStack(current, stack);
+      if (found) return found;
+      current = [];
+    }
+    for (let f = frame; f; f = f.caller ?? null) if (f.reliable && f.kind !== 'lr') current.push(f);
+  }
+  return null;
+}
+
+/** What one stack of a stall names: see pickEntryFrame. */
+function judgeStallStack(candidates: readonly Frame[], stack: StackRule): string | null {
+  for (const f of candidates) {
+    const name = stallNameOf(f.fn);
+    if (name) return name;
+  }
+  let closest: string | null = null;
+  for (const f of candidates) {
+    if (isStallAnchorFrame(f.fn)) {
+      if (closest) return closest;
+      // A dispatcher with nothing above it may be what the next one called (`kvm_vm_compat_ioctl`).
+      if (usable(f.fn, stack)) closest = f.fn;
+    } else if (usable(f.fn, stack)) {
+      closest = f.fn;
+    }
+  }
+  return candidates.find((f) => usable(f.fn, stack) && !isStallAnchorFrame(f.fn))?.fn ?? null;
+}

@@ -1,0 +1,55 @@
+// The stream classifier: console or kmsg text as it arrives, in chunks cut anywhere, gives the same events as
+// classifyLog on the whole text, each as soon as its report is complete.
+
+import type { DetectedKernelEvent, FaultClass } from '../model/fault.js';
+import { LogEngine } from './engine.js';
+
+export interface StreamClassifierOptions {
+  /** A report with no new line for this long is complete (checked on each push). Default 5000 ms. */
+  quietMs?: number;
+}
+
+export interface StreamClassifier {
+  /** Feeds a chunk that arrived at `atMs`; returns the events whose report is now complete. */
+  push(text: string, atMs: number): DetectedKernelEvent[];
+  /** Finishes everything pending (the stream ended, or went quiet): the unfinished last line and the open report. */
+  flush(atMs: number): DetectedKernelEvent[];
+  /** The report whose header was seen but which is not complete yet, or null. Its title may still change. */
+  pending(): { class: FaultClass; title: string; startedAtMs: number } | null;
+}
+
+/** A line longer than this without a newline is taken as it is (a console spewing binary must not grow memory). */
+const MAX_PARTIAL_LINE = 1024 * 1024;
+
+export function createStreamClassifier(options: StreamClassifierOptions = {}): StreamClassifier {
+  const quietMs = options.quietMs ?? 5000;
+  const engine = new LogEngine();
+  let partial = '';
+  return {
+    push(text, atMs) {
+      engine.expire(atMs, quietMs);
+      const joined = partial + text;
+      const lastNewline = joined.lastIndexOf('\n');
+      if (lastNewline === -1) {
+        partial = joined;
+        if (partial.length > MAX_PARTIAL_LINE) {
+          engine.feed(`${partial}\n`, atMs);
+          partial = '';
+        }
+      } else {
+        partial = joined.slice(lastNewline + 1);
+        engine.feed(joined.slice(0, lastNewline + 1), atMs);
+      }
+      return engine.takeEvents();
+    },
+    flush(atMs) {
+      if (partial !== '') engine.feed(partial, atMs);
+      partial = '';
+      engine.finish();
+      return engine.takeEvents();
+    },
+    pending() {
+      return engine.pending();
+    },
+  };
+}

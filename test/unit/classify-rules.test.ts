@@ -1,0 +1,217 @@
+// Tests the classifier's rule table on real captures from container hosts (one row per container-host rule), and its
+// parts: the severity model, console prefixes, title normalisation and the rule table's own consistency.
+
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { classifyLog, isCrashEvent, KERNEL_LOG_RULES, mostSevereEvent, normalizeTitle, severityOf, SKIPPED_FRAMES, stripConsolePrefix } from '../../src/classify/index.js';
+import { FAULT_CLASSES, FAULT_SEVERITY_ORDER, type FaultClass, type KernelEvent } from '../../src/model/index.js';
+import { readConsoleFixtures } from '../helpers/console-corpus.js';
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/console/', import.meta.url));
+
+interface RuleRow {
+  /** The rule the fixture's primary (or, for a log without a crash, first) event comes from. */
+  rule: string;
+  fixture: string;
+  class: FaultClass;
+  fatal: boolean;
+}
+
+/**
+ * One row per container-host rule and real capture. The expected title, whether the log is a crash (a TITLE line or
+ * none) and further expected events (EVENT lines) are in each fixture's header; the source issue in its `# source:`.
+ */
+const ROWS: readonly RuleRow[] = [
+  { rule: 'netdev-unregister', fixture: 'netdev-unregister-lo.txt', class: 'NETDEV_LEAK', fatal: false },
+  { rule: 'netdev-unregister', fixture: 'netdev-unregister-then-hung-task.txt', class: 'NETDEV_LEAK', fatal: false },
+  { rule: 'hung-task', fixture: 'hung-task-copy-net-ns.txt', class: 'HUNG_TASK', fatal: true },
+  { rule: 'hung-task', fixture: 'hung-task-cleanup-net.txt', class: 'HUNG_TASK', fatal: true },
+  { rule: 'hard-lockup', fixture: 'hard-lockup-nmi-watchdog.txt', class: 'HARD_LOCKUP', fatal: true },
+  { rule: 'hard-lockup', fixture: 'hard-lockup-warn-format.txt', class: 'HARD_LOCKUP', fatal: true },
+  { rule: 'btrfs-corrupt', fixture: 'btrfs-corrupt-leaf-syslog.txt', class: 'FS_ERROR', fatal: false },
+  { rule: 'btrfs-corrupt', fixture: 'btrfs-corrupt-leaf-dmesg-time.txt', class: 'FS_ERROR', fatal: false },
+  { rule: 'btrfs-error', fixture: 'btrfs-error-forced-readonly.txt', class: 'FS_ERROR', fatal: false },
+  { rule: 'xfs-shutdown', fixture: 'xfs-corruption-shutdown.txt', class: 'FS_ERROR', fatal: false },
+  { rule: 'xfs-shutdown', fixture: 'xfs-log-error-shutdown-talos.txt', class: 'FS_ERROR', fatal: false },
+  { rule: 'xfs-shutdown', fixture: 'xfs-log-io-error-ebs.txt', class: 'FS_ERROR', fatal: false },
+  { rule: 'ext4-io-error', fixture: 'ext4-aborted-journal-remount-ro.txt', class: 'FS_ERROR', fatal: false },
+  { rule: 'ext4-error', fixture: 'ext4-error-sonic-syslog.txt', class: 'FS_ERROR', fatal: false },
+  { rule: 'ext4-error', fixture: 'ext4-remount-ro-dmesg-time.txt', class: 'FS_ERROR', fatal: false },
+  { rule: 'overlayfs-error', fixture: 'overlayfs-lowerdir-in-use.txt', class: 'FS_ERROR', fatal: false },
+  { rule: 'oom-memcg', fixture: 'memcg-oom-kill.txt', class: 'OOM', fatal: false },
+  { rule: 'oom-memcg', fixture: 'memcg-oom-kill-syslog.txt', class: 'OOM', fatal: false },
+  { rule: 'oom-memcg', fixture: 'memcg-oom-kill-3.10.txt', class: 'OOM', fatal: false },
+];
+
+/** Whether `wanted` appears in `titles` in this order (other titles may come between). */
+function inOrder(titles: readonly string[], wanted: readonly string[]): boolean {
+  let next = 0;
+  for (const title of titles) if (title === wanted[next]) next++;
+  return next === wanted.length;
+}
+
+describe('classify: container-host rules on real captures', () => {
+  const fixtures = new Map(readConsoleFixtures(FIXTURES, (name) => name.endsWith('.txt')).map((f) => [f.name, f]));
+
+  it('has a row for every fixture, and every fixture names its source', () => {
+    expect([...new Set(ROWS.map((row) => row.fixture))].sort()).to.deep.equal([...fixtures.keys()].sort());
+    for (const fixture of fixtures.values()) expect(fixture.source, fixture.name).to.match(/^https:\/\/github\.com\/\S+\/(?:issues|pull)\/\d+$/);
+  });
+
+  for (const row of ROWS) {
+    it(`${row.rule}: ${row.fixture}`, () => {
+      const fixture = fixtures.get(row.fixture)!;
+      const result = classifyLog(fixture.log);
+      expect(result.crashed, 'crashed').to.equal(fixture.title !== undefined);
+      const main = result.primary ?? result.events[0]!;
+      expect(main, 'an event').to.not.equal(undefined);
+      expect({ rule: main.rule, class: main.class, fatal: main.fatal, corrupted: main.corrupted }).to.deep.equal({
+        rule: row.rule,
+        class: row.class,
+        fatal: row.fatal,
+        corrupted: fixture.corrupted,
+      });
+      if (fixture.title !== undefined) expect(main.title).to.equal(fixture.title);
+      const rest = result.events.filter((event) => event !== result.primary).map((event) => event.title);
+      expect(inOrder(rest, fixture.events), `events ${JSON.stringify(rest)} include ${JSON.stringify(fixture.events)}`).to.equal(true);
+      expect(fixture.log).to.include(main.excerpt.split('\n')[0]!);
+    });
+  }
+});
+
+describe('classify: severity', () => {
+  const classes = Object.values(FAULT_CLASSES);
+
+  it('orders every class exactly once', () => {
+    expect(FAULT_SEVERITY_ORDER.map((entry) => entry.class).sort()).to.deep.equal([...classes].sort());
+  });
+
+  it('gives the classes their default severity', () => {
+    const fatal = FAULT_SEVERITY_ORDER.filter((entry) => entry.severity === 'fatal').map((entry) => entry.class);
+    expect(fatal.sort()).to.deep.equal(
+      ['PANIC', 'OOPS', 'MEMORY_SAFETY', 'SOFT_LOCKUP', 'HARD_LOCKUP', 'RCU_STALL', 'HUNG_TASK', 'UNEXPECTED_REBOOT', 'LOST_CONNECTION', 'NO_OUTPUT', 'HOST_UNREACHABLE'].sort(),
+    );
+    const degraded = FAULT_SEVERITY_ORDER.filter((entry) => entry.severity === 'degraded').map((entry) => entry.class);
+    expect(degraded.sort()).to.deep.equal(['OOM', 'FS_ERROR', 'WARNING', 'LOCKDEP', 'NETDEV_LEAK', 'LEAK'].sort());
+  });
+
+  it('makes a warning that ends in a panic fatal, and a memory-cgroup OOM kill no crash', () => {
+    const warning = ['[   55.967976] WARNING: CPU: 1 PID: 8377 at arch/x86/kvm/x86.c:7209 kvm_arch_vcpu_ioctl_run+0x1f7/0x5a00', '[   56.157961] RIP: 0010:kvm_arch_vcpu_ioctl_run+0x1f7/0x5a00'];
+    const plain = classifyLog(warning.join('\n')).primary!;
+    expect([plain.class, plain.title, plain.fatal]).to.deep.equal(['WARNING', 'WARNING in kvm_arch_vcpu_ioctl_run', false]);
+    const panicked = classifyLog([...warning, '[   56.041277] Kernel panic - not syncing: panic_on_warn set ...'].join('\n'));
+    expect(panicked.events).to.have.length(1);
+    expect(panicked.primary!.fatal).to.equal(true);
+    const oom = classifyLog('[ 7063.247407] Memory cgroup out of memory: Killed process 63214 (uwsgi) total-vm:3149468kB');
+    expect(oom.crashed).to.equal(false);
+    expect(oom.events.map((e) => [e.class, e.fatal, isCrashEvent(e)])).to.deep.equal([['OOM', false, false]]);
+  });
+
+  it('counts a global OOM kill against the stack but not as a crash: the kernel coped', () => {
+    const log = [
+      '[  201.264929] syz-executor642 invoked oom-killer: gfp_mask=0x6202c2(GFP_HIGHUSER|__GFP_NOWARN), nodemask=(null), order=0, oom_score_adj=1000',
+      '[  201.270000] Out of memory: Killed process 6135 (syz-executor642) total-vm:72392kB, anon-rss:2072kB, file-rss:0kB',
+      '[  201.280000] eth0: link up',
+    ];
+    const result = classifyLog(log.join('\n'));
+    expect(result.crashed).to.equal(false);
+    expect(result.events.map((e) => [e.rule, e.class, e.title, e.fatal, e.startLine, e.endLine])).to.deep.equal([['oom-killer', 'OOM', 'out of memory', false, 1, 2]]);
+    expect(severityOf(result.events[0]!)).to.equal('degraded');
+  });
+
+  it('picks the most severe event deterministically: severity, class, then the earlier one', () => {
+    const event = (cls: FaultClass, fatal: boolean, startLine: number, rule = 'x'): KernelEvent => ({
+      class: cls,
+      title: `${cls} ${startLine}`,
+      alt: [],
+      fatal,
+      corrupted: false,
+      excerpt: '',
+      startLine,
+      endLine: startLine,
+      rule,
+    });
+    const events = [event('WARNING', false, 1, 'warning'), event('HUNG_TASK', true, 9), event('OOPS', true, 7), event('OOPS', true, 3)];
+    expect(mostSevereEvent(events)!.title).to.equal('OOPS 3');
+    expect(mostSevereEvent([event('WARNING', true, 5, 'warning'), event('PANIC', true, 6)])!.title).to.equal('PANIC 6');
+    expect(mostSevereEvent([])).to.equal(null);
+  });
+});
+
+describe('classify: console prefixes', () => {
+  const cases: readonly [string, string][] = [
+    ['[   12.345678] BUG: KASAN: x', 'BUG: KASAN: x'],
+    ['[  771.755252][ T5218] Kernel panic - not syncing: x', 'Kernel panic - not syncing: x'],
+    ['[  771.755252][    C1] rcu: INFO: x', 'rcu: INFO: x'],
+    ['[    T123] WARNING: x', 'WARNING: x'],
+    ['<4>[1401585.395821]  [<ffffffff8b129665>] watchdog_overflow_callback+0xd5/0xe0', ' [<ffffffff8b129665>] watchdog_overflow_callback+0xd5/0xe0'],
+    ['kern  :warn  : [  12.345678] WARNING: x', 'WARNING: x'],
+    ['[  12.345678] myhost kernel: BUG: x', 'BUG: x'],
+    ['Jun 23 10:10:34 hv kernel:  dump_stack+0x66/0x8b', ' dump_stack+0x66/0x8b'],
+    ['2026-11-22T08:00:00+0000 node1 kernel: BUG: x', 'BUG: x'],
+    ['2025 Jun 18 07:12:32.614365 sonic_testbed CRIT kernel: [ 1019.487101] EXT4-fs error (device loop1): x', 'EXT4-fs error (device loop1): x'],
+    ['[Thu Dec  7 00:05:15 2017] Memory cgroup out of memory: x', 'Memory cgroup out of memory: x'],
+    ['109.200.197.196: kern:   alert: [2024-05-13T15:13:11.99477118Z]: XFS (sdb6): x', 'XFS (sdb6): x'],
+    ['2018/01/09 14:28:48 BUG: memory leak', 'BUG: memory leak'],
+    ['kernel: XFS (dm-4): Corruption detected.', 'XFS (dm-4): Corruption detected.'],
+    ['plain text: not a prefix', 'plain text: not a prefix'],
+  ];
+  for (const [line, message] of cases) {
+    it(JSON.stringify(line), () => expect(stripConsolePrefix(line)).to.equal(message));
+  }
+});
+
+describe('classify: titles', () => {
+  it('normalises addresses, numbers and offsets, and keeps names with digits', () => {
+    expect(normalizeTitle('KASAN: use-after-free in do_con_write.part.23+0x1c50/0x1cb0 at addr ffff88000012c43a')).to.equal(
+      'KASAN: use-after-free in do_con_write.part.NUM at addr ADDR',
+    );
+    expect(normalizeTitle('INFO: Freed in fasync_free_rcu age=624 cpu=0 pid=3')).to.equal('INFO: Freed in fasync_free_rcu age=NUM cpu=NUM pid=NUM');
+    expect(normalizeTitle('KCSAN: data-race in e1000_clean_rx_irq / x25_connect  0xdead')).to.equal('KCSAN: data-race in e1000_clean_rx_irq / x25_connect ADDR');
+  });
+
+  it('names the first frame that is not a generic helper, and says `corrupted` without a readable stack', () => {
+    const log = [
+      '[  300.000000] INFO: task kworker/u4:6:5166 blocked for more than 143 seconds.',
+      '[  300.000001] Call Trace:',
+      '[  300.000002]  __schedule+0x897/0x1e60',
+      '[  300.000003]  schedule+0xfe/0x350',
+      '[  300.000004]  schedule_timeout+0x140/0x260',
+      '[  300.000005]  wait_for_completion+0x192/0x340',
+      '[  300.000006]  __flush_work.cold+0x2c/0x36',
+      '[  300.000007]  netdev_run_todo+0x173/0x2c4',
+    ];
+    expect(classifyLog(log.join('\n')).primary!.title).to.equal('INFO: task hung in netdev_run_todo');
+    expect(classifyLog(log.slice(0, 6).join('\n')).primary).to.deep.include({ title: 'INFO: task hung in corrupted', corrupted: true });
+  });
+});
+
+describe('classify: one-line BUG reports', () => {
+  it('names an unknown BUG by its words, but never takes `BUG: ` inside another message for one', () => {
+    const bug = classifyLog('[  512.000000] BUG: non-zero pgtables_bytes on freeing mm: -4096');
+    expect(bug.primary).to.deep.include({ rule: 'bug', class: 'OOPS', title: 'BUG: non-zero pgtables_bytes on freeing', fatal: false });
+    expect(classifyLog('[  512.000000] systemd[1]: unit foo.service says BUG: nothing to see').crashed).to.equal(false);
+  });
+});
+
+describe('classify: the rule table', () => {
+  it('has unique rule names, refinements that name rules, and header words for the prefilter', () => {
+    const names = KERNEL_LOG_RULES.map((rule) => rule.name);
+    expect(new Set(names).size).to.equal(names.length);
+    for (const rule of KERNEL_LOG_RULES) {
+      for (const refinement of rule.refine ?? []) expect(names, `${rule.name} refines to ${refinement.rule}`).to.include(refinement.rule);
+      const words = typeof rule.header === 'string' ? [rule.header] : rule.header;
+      expect(words.length, rule.name).to.be.greaterThan(0);
+      for (const word of words) expect(word.length, rule.name).to.be.greaterThan(3);
+      expect(Object.values(FAULT_CLASSES), rule.name).to.include(rule.class);
+      if (rule.title.includes('{frame}')) expect(rule.stack, `${rule.name} names a frame`).to.not.equal(undefined);
+    }
+  });
+
+  it('keeps the skipped frames as data, each a valid pattern', () => {
+    expect(SKIPPED_FRAMES.length).to.be.greaterThan(200);
+    for (const pattern of SKIPPED_FRAMES) expect(() => new RegExp(`^(?:${pattern})$`), pattern).to.not.throw();
+    expect(readdirSync(FIXTURES).filter((name) => name.endsWith('.txt')).length).to.equal(ROWS.length);
+  });
+});
