@@ -16,7 +16,12 @@ export interface ConsoleFixture {
   corrupted: boolean;
   /** gauntlet's fixtures only: titles of further events the log must give besides the primary, in log order (`EVENT:`). */
   events: string[];
-  /** Where the fixture came from (`# source: URL`). */
+  /**
+   * gauntlet's fixtures only: every event the log must give, in log order, no more (`EXPECT: CLASS title`); empty
+   * when the fixture does not list them.
+   */
+  expected: { class: string; title: string }[];
+  /** Where the fixture came from (`# source: URL`, or words for a capture of our own). */
   source?: string;
   log: string;
 }
@@ -27,9 +32,9 @@ export function parseConsoleFixture(name: string, text: string): ConsoleFixture 
   let log = blank === -1 ? text : text.slice(text.indexOf('\n', blank) + 1);
   const report = log.search(/\n\r?\nREPORT:\r?\n/);
   if (report !== -1) log = log.slice(0, report + 1);
-  const fixture: ConsoleFixture = { name, alt: [], corrupted: false, events: [], log };
+  const fixture: ConsoleFixture = { name, alt: [], corrupted: false, events: [], expected: [], log };
   for (const line of headerText.split('\n')) {
-    const source = /^#\s*source:\s*(\S+)/.exec(line);
+    const source = /^#\s*source:\s*(.*?)\s*$/.exec(line);
     if (source) fixture.source = source[1];
     if (line.startsWith('#')) continue;
     const m = /^([A-Z]+):\s?(.*?)\r?$/.exec(line);
@@ -40,6 +45,10 @@ export function parseConsoleFixture(name: string, text: string): ConsoleFixture 
     else if (key === 'TYPE') fixture.type = value;
     else if (key === 'CORRUPTED') fixture.corrupted = value === 'Y';
     else if (key === 'EVENT') fixture.events.push(value);
+    else if (key === 'EXPECT') {
+      const [cls = '', ...title] = value.split(' ');
+      fixture.expected.push({ class: cls, title: title.join(' ') });
+    }
   }
   return fixture;
 }

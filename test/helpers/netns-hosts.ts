@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import YAML from 'yaml';
+import type { HostSpec } from '../../src/model/index.js';
 
 export interface NetnsHost {
   /** Inventory name of the host (`h0`, `h1`, …; `silent` for the silent host). */
@@ -74,6 +75,33 @@ export interface CreateNetnsLabOptions {
 
 /** Where each lab records its PIDs and temp dir, so a later run can clean up after a killed one. */
 export const NETNS_STATE_DIR = '/run/gauntlet-test';
+
+/** A HostSpec reaching lab host `index` as root with the lab's key and known_hosts; `overrides` win. */
+export function specForNetnsHost(lab: NetnsLab, index: number, overrides: Partial<HostSpec> = {}): HostSpec {
+  const host = lab.hosts[index]!;
+  const address = overrides.address ?? host.address;
+  return {
+    name: host.name,
+    id: `ssh://root@${address}:22`,
+    connection: 'ssh',
+    address,
+    port: 22,
+    user: 'root',
+    keyFile: lab.clientKeyPath,
+    knownHostsFile: lab.knownHostsPath,
+    groups: ['all'],
+    labels: {},
+    disposable: false,
+    connectTimeoutS: 5,
+    keepaliveIntervalS: 1,
+    keepaliveCountMax: 3,
+    heartbeatIntervalS: 2,
+    heartbeatTimeoutS: 5,
+    dockerSocket: '/var/run/docker.sock',
+    vars: {},
+    ...overrides,
+  };
+}
 
 const SSHD = '/usr/sbin/sshd';
 const SFTP_SERVER = '/usr/lib/openssh/sftp-server';

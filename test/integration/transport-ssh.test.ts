@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import type { HostSpec } from '../../src/model/index.js';
 import { CommandLostError, SshTransport } from '../../src/transport/index.js';
-import { createNetnsLab, type NetnsLab } from '../helpers/netns-hosts.js';
+import { createNetnsLab, type NetnsLab, specForNetnsHost } from '../helpers/netns-hosts.js';
 
 const run = promisify(execFile);
 
@@ -19,29 +19,7 @@ describe('SSH transport (real sshd in network namespaces)', function () {
   const open: SshTransport[] = [];
 
   function specFor(index: number, overrides: Partial<HostSpec> = {}): HostSpec {
-    const host = lab.hosts[index]!;
-    const address = overrides.address ?? host.address;
-    return {
-      name: host.name,
-      id: `ssh://root@${address}:22`,
-      connection: 'ssh',
-      address,
-      port: 22,
-      user: 'root',
-      keyFile: lab.clientKeyPath,
-      knownHostsFile: lab.knownHostsPath,
-      groups: ['all'],
-      labels: {},
-      disposable: false,
-      connectTimeoutS: 5,
-      keepaliveIntervalS: 1,
-      keepaliveCountMax: 3,
-      heartbeatIntervalS: 2,
-      heartbeatTimeoutS: 5,
-      dockerSocket: '/var/run/docker.sock',
-      vars: {},
-      ...overrides,
-    };
+    return specForNetnsHost(lab, index, overrides);
   }
 
   async function connected(spec: HostSpec, options = {}): Promise<SshTransport> {

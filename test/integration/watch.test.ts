@@ -15,7 +15,7 @@ import type { ConsoleSpec, HostSpec } from '../../src/model/index.js';
 import { SshTransport } from '../../src/transport/index.js';
 import { buildNetconsoleRemoveScript, buildNetconsoleSetupScript, createHostWatch, KERNEL_LOG_SCRIPT } from '../../src/watch/index.js';
 import type { HeartbeatReport, HostWatch, HostWatchOptions, WatchNote, WatchText } from '../../src/watch/index.js';
-import { createNetnsLab, type NetnsLab } from '../helpers/netns-hosts.js';
+import { createNetnsLab, type NetnsLab, specForNetnsHost } from '../helpers/netns-hosts.js';
 
 /** How long a test waits for something that should happen; reaching it fails the test, it asserts no speed. */
 const WAIT_MS = 30_000;
@@ -114,28 +114,7 @@ describe('host watch (real sshd in network namespaces)', function () {
   const transports: SshTransport[] = [];
 
   function specFor(index: number, overrides: Partial<HostSpec> = {}): HostSpec {
-    const host = lab.hosts[index]!;
-    return {
-      name: host.name,
-      id: `ssh://root@${host.address}:22`,
-      connection: 'ssh',
-      address: host.address,
-      port: 22,
-      user: 'root',
-      keyFile: lab.clientKeyPath,
-      knownHostsFile: lab.knownHostsPath,
-      groups: ['all'],
-      labels: {},
-      disposable: false,
-      connectTimeoutS: 5,
-      keepaliveIntervalS: 1,
-      keepaliveCountMax: 3,
-      heartbeatIntervalS: 0.5,
-      heartbeatTimeoutS: 3,
-      dockerSocket: '/var/run/docker.sock',
-      vars: {},
-      ...overrides,
-    };
+    return specForNetnsHost(lab, index, { heartbeatIntervalS: 0.5, heartbeatTimeoutS: 3, ...overrides });
   }
 
   async function connectTo(spec: HostSpec): Promise<SshTransport> {

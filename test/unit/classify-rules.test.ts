@@ -4,7 +4,19 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { classifyLog, isCrashEvent, KERNEL_LOG_RULES, mostSevereEvent, normalizeTitle, severityOf, SKIPPED_FRAMES, stripConsolePrefix } from '../../src/classify/index.js';
+import {
+  classifyLog,
+  createStreamClassifier,
+  isCrashEvent,
+  KERNEL_LOG_RULES,
+  mostSevereEvent,
+  normalizeTitle,
+  severityOf,
+  SKIPPED_FRAMES,
+  stripConsolePrefix,
+  summarizeEvents,
+  type DetectedKernelEvent,
+} from '../../src/classify/index.js';
 import { FAULT_CLASSES, FAULT_SEVERITY_ORDER, type FaultClass, type KernelEvent } from '../../src/model/index.js';
 import { readConsoleFixtures } from '../helpers/console-corpus.js';
 
@@ -44,6 +56,32 @@ const ROWS: readonly RuleRow[] = [
   { rule: 'oom-memcg', fixture: 'memcg-oom-kill-3.10.txt', class: 'OOM', fatal: false },
 ];
 
+/**
+ * Captures of our own, from lab VMs: every event they must give is listed in the fixture (`EXPECT:`); `worst` is the
+ * title of the most severe fatal event (null: none is fatal).
+ */
+interface LabRow {
+  fixture: string;
+  worst: string | null;
+}
+
+const SUITE_PANIC = 'kernel panic: sysrq triggered crash';
+const LAB_ROWS: readonly LabRow[] = [
+  { fixture: 'lab-6.1.0-56-serial.txt', worst: SUITE_PANIC },
+  { fixture: 'lab-6.1.0-56-pstore.txt', worst: SUITE_PANIC },
+  { fixture: 'lab-6.1.0-56-fs-errors.txt', worst: null },
+  { fixture: 'lab-6.12.117-serial.txt', worst: SUITE_PANIC },
+  { fixture: 'lab-6.12.117-pstore.txt', worst: SUITE_PANIC },
+  { fixture: 'lab-6.12.117-fs-errors.txt', worst: null },
+];
+const isLabCapture = (name: string): boolean => name.startsWith('lab-');
+
+/** The kernel timestamp of a console line in ms, for replaying a capture with its own timing. */
+function kernelTimeMs(line: string): number | null {
+  const m = /\[ *(\d+)\.(\d{6})\]/.exec(line);
+  return m ? Number(m[1]) * 1000 + Number(m[2]) / 1000 : null;
+}
+
 /** Whether `wanted` appears in `titles` in this order (other titles may come between). */
 function inOrder(titles: readonly string[], wanted: readonly string[]): boolean {
   let next = 0;
@@ -52,7 +90,7 @@ function inOrder(titles: readonly string[], wanted: readonly string[]): boolean 
 }
 
 describe('classify: container-host rules on real captures', () => {
-  const fixtures = new Map(readConsoleFixtures(FIXTURES, (name) => name.endsWith('.txt')).map((f) => [f.name, f]));
+  const fixtures = new Map(readConsoleFixtures(FIXTURES, (name) => name.endsWith('.txt') && !isLabCapture(name)).map((f) => [f.name, f]));
 
   it('has a row for every fixture, and every fixture names its source', () => {
     expect([...new Set(ROWS.map((row) => row.fixture))].sort()).to.deep.equal([...fixtures.keys()].sort());
@@ -78,6 +116,57 @@ describe('classify: container-host rules on real captures', () => {
       expect(fixture.log).to.include(main.excerpt.split('\n')[0]!);
     });
   }
+});
+
+describe('classify: real captures from lab VMs', () => {
+  const fixtures = new Map(readConsoleFixtures(FIXTURES, (name) => isLabCapture(name)).map((f) => [f.name, f]));
+
+  it('has a row for every capture, and every capture names its kernel and lists its events', () => {
+    expect(LAB_ROWS.map((row) => row.fixture).sort()).to.deep.equal([...fixtures.keys()].sort());
+    for (const fixture of fixtures.values()) {
+      expect(fixture.source, fixture.name).to.match(/^gauntlet lab VM, Debian kernel \S+ under QEMU TCG$/);
+      expect(fixture.expected.length, fixture.name).to.be.greaterThan(0);
+    }
+  });
+
+  for (const row of LAB_ROWS) {
+    it(`${row.fixture}: every event, in order, each fatal as its class says`, () => {
+      const fixture = fixtures.get(row.fixture)!;
+      const result = classifyLog(fixture.log);
+      expect(result.events.map((e) => ({ class: e.class, title: e.title }))).to.deep.equal(fixture.expected);
+      expect(result.primary && { class: result.primary.class, title: result.primary.title }).to.deep.equal({ class: fixture.type, title: fixture.title });
+      const fatalClasses = new Set(FAULT_SEVERITY_ORDER.filter((entry) => entry.severity === 'fatal').map((entry) => entry.class));
+      for (const event of result.events) {
+        expect(event.fatal, event.title).to.equal(fatalClasses.has(event.class));
+        expect(event.corrupted, event.title).to.equal(false);
+      }
+      expect(mostSevereEvent(result.events.filter((e) => e.fatal))?.title ?? null).to.equal(row.worst);
+    });
+
+    it(`${row.fixture}: the same events streamed line by line with the console's own timing (5 s quiet ends a report)`, () => {
+      const fixture = fixtures.get(row.fixture)!;
+      const classifier = createStreamClassifier({ quietMs: 5000 });
+      const events: DetectedKernelEvent[] = [];
+      let atMs = 0;
+      for (const line of fixture.log.split('\n')) {
+        atMs = kernelTimeMs(line) ?? atMs;
+        events.push(...classifier.push(`${line}\n`, atMs));
+      }
+      events.push(...classifier.flush(atMs));
+      expect(summarizeEvents(events).events.map((e) => ({ class: e.class, title: e.title }))).to.deep.equal(fixture.expected);
+    });
+  }
+
+  it('gives each report its own stack: a panic after a soft lockup is an event of its own', () => {
+    const result = classifyLog(fixtures.get('lab-6.1.0-56-pstore.txt')!.log);
+    const lockup = result.events.find((e) => e.class === 'SOFT_LOCKUP')!;
+    const panic = result.events.find((e) => e.class === 'PANIC')!;
+    expect(lockup.excerpt).to.include('RIP: 0010:gauntlet_spin+0x5e/0x60 [gauntlet_softlockup]');
+    expect(lockup.excerpt).to.not.include('Kernel panic');
+    expect(panic.excerpt.split('\n')[0]).to.include('Kernel panic - not syncing: sysrq triggered crash');
+    expect(panic.excerpt).to.include('proc_reg_write');
+    expect(panic.startLine).to.be.greaterThan(lockup.endLine);
+  });
 });
 
 describe('classify: severity', () => {
@@ -212,6 +301,6 @@ describe('classify: the rule table', () => {
   it('keeps the skipped frames as data, each a valid pattern', () => {
     expect(SKIPPED_FRAMES.length).to.be.greaterThan(200);
     for (const pattern of SKIPPED_FRAMES) expect(() => new RegExp(`^(?:${pattern})$`), pattern).to.not.throw();
-    expect(readdirSync(FIXTURES).filter((name) => name.endsWith('.txt')).length).to.equal(ROWS.length);
+    expect(readdirSync(FIXTURES).filter((name) => name.endsWith('.txt')).length).to.equal(ROWS.length + LAB_ROWS.length);
   });
 });
