@@ -282,7 +282,8 @@ export class LogEngine {
         return;
       }
       const sameReport = header.rule === rule && !open.sawTrace;
-      if (followUp === 'always' || sameReport || (followUp === 'before-stack' && !open.sawTrace)) {
+      const causedByOpen = followUp === 'before-stack' && (!open.sawTrace || (header.rule.followUpWhen?.test(header.message) ?? false));
+      if (followUp === 'always' || sameReport || causedByOpen) {
         this.append(open, line, offset, lineNo, atMs);
         if (PANIC.test(header.message)) open.panicked = true;
         return;

@@ -124,6 +124,38 @@ export const SKIPPED_FRAMES: readonly string[] = [
 ];
 
 /**
+ * Prefixes that mark a generic helper and its variants (`rollback_registered_many`, `__hwrng_unregister`,
+ * `printk_safe_flush`, `spin_lock_bh`): the generic frames syzbot skips (syzkaller `pkg/report/linux.go`,
+ * `linuxStackParams.skipPatterns`), so a title matches syzbot's only when the same frames are skipped. Each entry is
+ * matched at the start of the normalised name, after any leading underscores; not anywhere in it, or a function
+ * that merely contains one (`l2cap_sock_teardown_cb`, `nsim_dev_trap_report_work`) would be skipped too.
+ */
+export const SKIPPED_FRAME_PARTS: readonly string[] = [
+  // Sanitizers and the report's own printing.
+  '__sanitizer', '__asan', 'kasan', '__msan', 'kmsan', 'check_memory_region', 'read_word_at_a_time', 'print_address_description',
+  'panic', 'invalid_op', 'report_bug', 'fixup_bug', 'do_error', 'dump_stack', 'warn_slowpath', 'warn_alloc', '__warn',
+  'debug_object', 'timer_is_static_object', 'work_is_static_object', 'lockdep', 'perf_trace', 'printk', 'va_format',
+  // Locking.
+  'lock_acquire', 'lock_release', 'lock_class', 'reacquire_held_locks', 'spin_lock', 'spin_trylock', 'spin_unlock', 'raw_read_lock',
+  'raw_read_trylock', 'raw_write_lock', 'raw_write_trylock', 'down', 'up_read', 'up_write', 'mutex_lock', 'mutex_trylock', 'mutex_unlock',
+  'mutex_remove_waiter', 'osq_lock', 'osq_unlock', '__wake_up', 'finish_wait', 'complete$', 'wait_for_completion',
+  // Reference counts, strings, copies, lists.
+  'refcount_add', 'refcount_sub', 'refcount_inc', 'refcount_dec', 'refcount_set', 'refcount_read', 'memcpy', 'memcmp', 'memset', 'memchr',
+  'memmove', 'strcmp', 'strncmp', 'strcpy', 'strlcpy', 'strncpy', 'strscpy', 'strlen', 'strnstr', 'strnlen', 'strchr', 'copy_to_user',
+  'copy_from_user', 'put_user', 'get_user', 'might_fault', 'might_sleep', 'list_add', 'list_del', 'list_replace', 'list_move', 'list_splice',
+  'string', 'pointer', 'snprintf', 'scnprintf', 'kasprintf', 'kvasprintf', 'kfree$', 'kfree_skb',
+  'dev_info', 'dev_notice', 'dev_warn', 'dev_err', 'dev_alert', 'dev_crit', 'dev_emerg', 'program_check_exception', 'program_check_common',
+  // Timers and work items: whoever owns the broken item is the culprit.
+  'del_timer', 'flush_work', '__cancel_work_timer', 'cancel_work_sync', 'try_to_grab_pending', 'flush_workqueue', 'drain_workqueue',
+  'destroy_workqueue', 'kthread_stop',
+  // Unregistering devices: the driver whose object it was is the culprit.
+  'kobject_del', 'kobject_put', 'kobject_uevent_env', 'add_uevent_var', 'get_device_parent', 'device_add', 'device_del', 'device_unregister',
+  'device_destroy', 'device_release', 'devres_release_all', 'hwrng_unregister', 'i2c_del_adapter', '__unregister_client',
+  'device_for_each_child', 'rollback_registered', 'unregister_netdev', 'sysfs_remove', 'device_remove_file', 'tty_unregister_device',
+  'dummy_urb_enqueue', 'usb_kill_urb', 'usb_kill_anchored_urbs', 'usb_control_msg', 'usb_hcd_submit_urb', 'usb_submit_urb',
+];
+
+/**
  * Functions that dispatch to specific code: a system call's entry, the ioctl, read and write paths to a device's
  * handler, socket calls to a protocol's, netlink to a message handler, packet receive, softirqs, timers and work
  * items to theirs. A stalled CPU is caught at a random point of the loop it spins in, so stalls and lockups are
@@ -172,7 +204,8 @@ class NameCache<T> {
   }
 }
 
-const skipped = new NameCache((fn) => SKIPPED.test(fn));
+const SKIPPED_PART = new RegExp(`^_*(?:${SKIPPED_FRAME_PARTS.join('|')})`);
+const skipped = new NameCache((fn) => SKIPPED.test(fn) || SKIPPED_PART.test(fn));
 const anchors = new NameCache((fn) => STALL_ANCHOR.test(fn));
 
 /** True when a (normalised) function never names a bug. */

@@ -204,6 +204,15 @@ export function findGuiltyFrame(report: CollectedReport, stack: StackRule): stri
       const found = pickEntryFrame(messages, sectionStart, sectionEnd, frameAt, stack);
       if (found) return found;
     } else {
+      if (stack.names) {
+        for (let i = sectionStart; i < sectionEnd; i++) {
+          for (let frame = frameAt(i); frame; frame = frame.caller ?? null) {
+            if (frame.kind !== 'trace' || !frame.reliable) continue;
+            const named = stack.names.find((n) => n.pattern.test(frame!.fn));
+            if (named) return named.name;
+          }
+        }
+      }
       for (let i = sectionStart; i < sectionEnd; i++) {
         for (let frame = frameAt(i); frame; frame = frame.caller ?? null) {
           if (frame.kind === 'trace' && frame.reliable && usable(frame.fn, stack)) return frame.fn;

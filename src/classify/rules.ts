@@ -27,6 +27,11 @@ export interface StackRule {
   pick?: 'first' | 'entry';
   /** A header's function alone is not enough: without a pc line or a call trace the report is truncated. */
   needsTrace?: boolean;
+  /**
+   * For `trace`: frames that name the report wherever they are in the trace, looked for before the first usable
+   * frame (a task hung in `rtnl_lock` or in any of the RCU grace-period waits is one bug each, whoever waited).
+   */
+  names?: readonly { pattern: RegExp; name: string }[];
 }
 
 /** A value read from a report's body for the title (`Read`/`Write` of a KASAN report). */
@@ -83,6 +88,12 @@ export interface KernelLogRule {
    * open report has not printed its call trace yet).
    */
   followUp?: 'always' | 'before-stack';
+  /**
+   * With `before-stack`: a header whose message matches this continues the open report even after its stack (a
+   * panic that names a report as its cause: `panic_on_warn set`, `Fatal exception`, `softlockup: hung tasks`). Any
+   * other header after the stack starts a report of its own (`sysrq triggered crash` after a soft lockup).
+   */
+  followUpWhen?: RegExp;
   /** Lines of the finished report that turn it into another rule's event (a memory-cgroup OOM kill). */
   refine?: readonly { when: RegExp; rule: string }[];
   /** The header must start a message: a header word in the middle of a line (`…accessgeneral protection fault`) is not one. */
@@ -102,11 +113,19 @@ const KASAN_ACCESS: FieldRule = { pattern: /^(Read|Write) (?:of size \d+|at addr
 const KASAN_ALIASES = { 'double-free': 'invalid-free' };
 /** `[#1]`-style oops counter that every oops header ends with. */
 const OOPS_COUNT = String.raw`[0-9a-f]+ \[#\d+\]`;
+/**
+ * Panic messages that name the report before them as their cause: panic_on_warn and panic_on_oops, the watchdogs'
+ * panics (softlockup_panic, hardlockup_panic, hung_task_panic, panic_on_rcu_stall), panic_on_oom, killing init or
+ * an interrupt handler in an oops, and the sanitizers' and stack checks' own panics.
+ */
+const PANIC_CAUSED_BY_REPORT =
+  /^Kernel panic - not syncing: (?:.*panic_on_\w+|.*Fatal exception|Oops\b|.*(?:soft|hard)lockup|Hard LOCKUP|hung_task|RCU Stall|.*rcu_\w+ detected|Attempted to kill|Aiee|scheduling while atomic|bad mode|Machine halted|KASAN|KMSAN|KFENCE|KCSAN|UBSAN|kfence|.*stack|.*double fault|Out of memory|System is deadlocked on memory|.*BUG)/;
 /** A lockdep report's call trace, or its `at:` lines when the trace is missing. */
 const LOCKDEP_STACK: StackRule = { from: ['at', 'trace'], after: /^stack backtrace:/ };
 const LOCKDEP_TRACE: StackRule = { from: ['trace', 'at'], after: /^stack backtrace:/ };
 const OOPS_STACK: StackRule = { from: ['pc', 'trace'] };
-const STALL_STACK: StackRule = { from: ['trace'], pick: 'entry' };
+/** A stall's stacks, else the instruction the CPU was caught at (a kthread of a module spinning shows only `kthread` below it). */
+const STALL_STACK: StackRule = { from: ['trace', 'pc'], pick: 'entry' };
 /**
  * A stack that ran out names where the deep call chain started (the system call, work item or netlink message
  * handler), like a stall: the frame where it overflowed is arbitrary.
@@ -117,7 +136,27 @@ const BTRFS_ERROR_LINE = /^BTRFS (?:critical|error|warning|info) \(device [^)]+\
 /** XFS prints a burst of lines per problem, all `XFS (dev): …`. */
 const XFS_LINE = /^(?:XFS(?: \([^)]+\))?: |[0-9a-f]{8}: )/;
 /** A kmemleak report names the first caller that is not itself an allocator (`sk_alloc`, `__alloc_skb`, …). */
-const LEAK_STACK: StackRule = { from: ['trace'], after: /^\s*backtrace/, skip: /alloc|^(?:__)?create_object$|^pcpu_\w+$/ };
+const LEAK_STACK: StackRule = {
+  from: ['trace'],
+  after: /^\s*backtrace/,
+  skip: /kmemleak|kmalloc|kcalloc|kzalloc|vmalloc|mmap|kmem|slab|alloc|create_object|idr_get|list_lru_init|kasprintf|kvasprintf|pcpu_create|strdup|strndup|memdup/,
+};
+/**
+ * A hung task is a victim: it names the lock or wait it is stuck in, not the scheduler, lock or wait helpers on the
+ * way (syzbot's hung-task convention: `rtnl_lock` and the RCU grace-period waits are buckets of their own).
+ */
+const HUNG_STACK: StackRule = {
+  from: ['trace'],
+  names: [
+    { pattern: /rtnl_lock/, name: 'rtnl_lock' },
+    { pattern: /synchronize_(?:rcu|srcu|net|sched)/, name: 'synchronize_rcu' },
+  ],
+  skip: /sched|_lock|_slowlock|down|rwsem|completion|kthread|wait|synchronize|context_switch|__switch_to|cancel_delayed_work/,
+};
+/** Debug objects report the object's owner, not the timer, work, RCU, allocator or kobject code that checked it. */
+const ODEBUG_SKIP = /debug_|rcu|hrtimer_|timer_|work_|percpu_|kmem_|slab_|kfree|vunmap|vfree|__free_|kobject_/;
+/** Suspicious RCU usage names the caller, not the RCU or allocator code it went through. */
+const RCU_USAGE_SKIP = /rcu|kmem|slab|kmalloc|vmalloc|kcalloc|kzalloc/;
 
 /**
  * The table, most specific rows first: a header line is matched against the rows in order and the first row that
@@ -165,14 +204,16 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     title: 'trusty: ASSERT FAILED: {1}',
   },
   {
-    // Any other panic. An open report absorbs it (`panic_on_warn set`, `Fatal exception`): it is how that report
-    // ended, and it makes that report's event fatal.
+    // Any other panic. An open report absorbs the panic it caused (`panic_on_warn set`, `Fatal exception`, a
+    // watchdog's panic): it is how that report ended, and it makes that report's event fatal. A panic for a reason
+    // of its own (`sysrq triggered crash`) after the report's stack is a report of its own.
     name: 'kernel-panic',
     class: 'PANIC',
     header: 'Kernel panic - not syncing',
     pattern: /^Kernel panic - not syncing: (.*?)(?: exitcode=0x[0-9a-f]+|:? in interrupt)?\.?\s*$/,
     title: 'kernel panic: {1}',
-    followUp: 'always',
+    followUp: 'before-stack',
+    followUpWhen: PANIC_CAUSED_BY_REPORT,
   },
 
   // ---- Oopses --------------------------------------------------------------------------------------------------
@@ -503,7 +544,7 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     pattern: /^INFO: task \S.*:-?\d+ blocked for more than \d+ seconds/,
     title: 'INFO: task hung in {frame}',
     alt: ['hang in {frame}'],
-    stack: { from: ['trace'] },
+    stack: HUNG_STACK,
   },
   {
     name: 'task-cant-die',
@@ -512,7 +553,7 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     pattern: /^INFO: task \S.*:-?\d+ can't die for more than \d+ seconds/,
     title: "INFO: task can't die in {frame}",
     alt: ['hang in {frame}'],
-    stack: { from: ['trace'] },
+    stack: { from: ['trace'], skip: /schedule/ },
   },
   {
     name: 'workqueue-lockup',
@@ -587,7 +628,7 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     header: 'suspicious RCU usage',
     pattern: /^(?:(WARNING): |\[ (INFO): )suspicious RCU usage/,
     title: '{1}{2}: suspicious RCU usage in {frame}',
-    stack: { from: ['trace'], after: /^stack backtrace:/ },
+    stack: { from: ['trace'], after: /^stack backtrace:/, skip: RCU_USAGE_SKIP },
   },
   {
     name: 'lockdep-locking-bug',
@@ -612,7 +653,7 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     header: 'BUG: using ',
     pattern: /^BUG: using ([\w()]+) in preemptible/,
     title: 'BUG: using {1} in preemptible code in {frame}',
-    stack: { from: ['trace'], skip: /^(?:check_preemption_disabled|debug_smp_processor_id|__this_cpu_preempt_check)$/ },
+    stack: { from: ['trace'], skip: /dump_stack|preempt|debug_|processor_id|this_cpu/ },
   },
   {
     name: 'non-static-key',
@@ -620,7 +661,7 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     header: 'INFO: trying to register non-static key',
     pattern: /^INFO: trying to register non-static key/,
     title: 'INFO: trying to register non-static key in {frame}',
-    stack: { from: ['trace'] },
+    stack: { from: ['trace'], skip: /stack|lock|IRQ/ },
   },
   {
     name: 'workqueue-leaked-lock',
@@ -654,7 +695,7 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     header: 'WARNING: ',
     pattern: warningAt('lib/refcount\\.c'),
     title: 'WARNING: refcount bug in {frame}',
-    stack: { from: ['pc', 'trace'], needsTrace: true },
+    stack: { from: ['pc', 'trace'], needsTrace: true, skip: /refcount|kobject_/ },
   },
   {
     name: 'odebug',
@@ -662,7 +703,7 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     header: 'ODEBUG: ',
     pattern: /^ODEBUG: \w+ \w+ \(active state \d+\)/,
     title: 'WARNING: ODEBUG bug in {frame}',
-    stack: { from: ['trace'] },
+    stack: { from: ['trace'], skip: ODEBUG_SKIP },
   },
   {
     name: 'odebug-warning',
@@ -670,7 +711,7 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     header: 'WARNING: ',
     pattern: warningAt('lib/debugobjects\\.c'),
     title: 'WARNING: ODEBUG bug in {frame}',
-    stack: { from: ['pc', 'trace'], needsTrace: true },
+    stack: { from: ['pc', 'trace'], needsTrace: true, skip: ODEBUG_SKIP },
     followUp: 'before-stack',
   },
   {
@@ -679,7 +720,7 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     header: 'WARNING: ',
     pattern: warningAt('mm/\\S+', '(?:kmalloc_slab|kvmalloc_node\\w*|__kvmalloc_node\\w*|kmalloc_large\\w*|kmalloc_order\\w*|__kmalloc\\w*)\\+'),
     title: 'WARNING: kmalloc bug in {frame}',
-    stack: { from: ['pc', 'trace'], needsTrace: true },
+    stack: { from: ['pc', 'trace'], needsTrace: true, skip: /kmalloc|kcalloc|kzalloc|krealloc|vmalloc|slab|kmem/ },
   },
   {
     name: 'kobject-warning',
@@ -806,13 +847,14 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
   // Titles name the filesystem and what happened, never the device, so the same failure dedups across hosts.
   {
     // `EXT4-fs error (device sda1): ext4_lookup:1611: inode #2: comm ls: deleted inode referenced: 12`
+    // `EXT4-fs error (device loop0) in __ext4_new_inode:1096: Journal has aborted` (__ext4_std_error)
     name: 'ext4-error',
     class: 'FS_ERROR',
     header: 'EXT4-fs error',
     pattern: /^EXT4-fs error \(device [^)]+\)/,
     title: 'EXT4-fs error in {fn}',
     fallbackTitle: 'EXT4-fs error',
-    fields: { fn: { pattern: /^EXT4-fs error \(device [^)]+\): (\w+)(?::\d+)?:/, within: 0 } },
+    fields: { fn: { pattern: /^EXT4-fs error \(device [^)]+\)(?::| in) (\w+)(?::\d+)?:/, within: 0 } },
     shape: 'line',
   },
   {
@@ -887,12 +929,13 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     shape: 'line',
   },
   {
-    // `XFS (dm-0): Log I/O Error Detected. Shutting down filesystem`, `xfs_do_force_shutdown(0x2) called from …`,
+    // `XFS (dm-0): Log I/O Error Detected. Shutting down filesystem`, `Log I/O Error (0x6) detected at … Shutting
+    // down filesystem.` (6.x), `xfs_do_force_shutdown(0x2) called from …`,
     // `Filesystem has been shut down due to log error (0x2).`, and `xfs_log_force: error -5 returned.` after it.
     name: 'xfs-shutdown',
     class: 'FS_ERROR',
     header: ['XFS (', 'XFS: '],
-    pattern: /^XFS \([^)]+\): (?:Filesystem has been shut down|xfs_do_force_shutdown|Corruption of in-memory data detected|(?:Log )?I\/O Error Detected|log I\/O error|xfs_log_force: error)/,
+    pattern: /^XFS \([^)]+\): (?:Filesystem has been shut down|xfs_do_force_shutdown|Corruption of in-memory data detected|(?:Log |Metadata )?I\/O Error (?:\(0x[0-9a-f]+\) )?[Dd]etected|log I\/O error|xfs_log_force: error)/,
     title: 'XFS: filesystem shut down',
     shape: 'block',
     continues: XFS_LINE,
