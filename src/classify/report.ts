@@ -75,7 +75,7 @@ export function buildEvent(report: CollectedReport): KernelEvent {
   }
   let corrupted = false;
   if (rule.stack) {
-    const frame = findGuiltyFrame(report, rule.stack);
+    const frame = isInterleaved(report) ? null : findGuiltyFrame(report, rule.stack);
     values.frame = frame ?? 'corrupted';
     corrupted = frame === null;
   }
@@ -95,6 +95,31 @@ export function buildEvent(report: CollectedReport): KernelEvent {
     endLine,
     rule: rule.name,
   };
+}
+
+const HEADER_PID = /\bCPU: \d+ PID: (-?\d+) /;
+const CPU_LINE = /^\s*CPU: \d+ (?:UID: \d+ )?PID: (-?\d+) /;
+
+/**
+ * A header that names its task (`WARNING: CPU: 0 PID: 18900 at …`) is followed by that task's `CPU: 0 PID: 18900
+ * Comm: …` line before its call trace. A call trace before it, or another task's CPU line first, is output of
+ * another task printed into the report: its stack cannot be told apart, so the report is corrupted.
+ */
+function isInterleaved(report: CollectedReport): boolean {
+  const { messages, headerIndex, callTrace } = report;
+  if (callTrace <= headerIndex) return false;
+  const pid = HEADER_PID.exec(messages.at(headerIndex))?.[1];
+  if (pid === undefined) return false;
+  for (let i = headerIndex + 1; i < callTrace; i++) {
+    const cpu = CPU_LINE.exec(messages.at(i));
+    if (cpu) return cpu[1] !== pid;
+  }
+  // No CPU line before the trace: interleaved only when the task's own one comes after it.
+  for (let i = callTrace + 1; i < messages.length; i++) {
+    const cpu = CPU_LINE.exec(messages.at(i));
+    if (cpu?.[1] === pid) return true;
+  }
+  return false;
 }
 
 function readField(report: CollectedReport, pattern: RegExp, within = Infinity): string | undefined {
@@ -129,6 +154,10 @@ const STACK_START = /^(?:Call Trace:|Call trace:|Backtrace:|NMI backtrace for cp
 /** The sched_show_task line of older kernels: `syz-executor0   R  running task    21280  7720   5511 0x00000000`. */
 const TASK_LINE = /\s[RSDTI]\s+(?:running task\s+|[0-9a-f]{16}\s+)?\d+\s+\d+\s+\d+\s+0x[0-9a-f]+$/;
 const HEX_END = /0x[0-9a-f]{8}$/;
+/** sched_show_task's line of newer kernels: `task:syz-executor    state:R  running task …`. */
+const TASK_LINE_START = /^task:\S+\s+state:/;
+/** Lines that start one CPU's own stack (rather than a task's). */
+const CPU_STACK_START = /^(?:NMI backtrace for cpu|CPU: \d+ (?:UID: \d+ )?PID: )/;
 
 function startsStack(message: string): boolean {
   return allowIndent(STACK_START).test(message) || (HEX_END.test(message) && TASK_LINE.test(message));
@@ -174,6 +203,7 @@ export function findGuiltyFrame(report: CollectedReport, stack: StackRule): stri
       if (until !== -1) sectionEnd = until;
     }
   }
+  const trust = stack.foreign ? markTrust(messages, headerIndex + 1, stack.foreign) : null;
   const hasTrace = (): boolean => {
     for (let i = headerIndex + 1; i < messages.length; i++) if ((frameAt(i)?.kind ?? 'lr') !== 'lr') return true;
     return false;
@@ -196,12 +226,12 @@ export function findGuiltyFrame(report: CollectedReport, stack: StackRule): stri
     } else if (source === 'pc') {
       for (let i = headerIndex + 1; i < messages.length; i++) {
         const frame = frameAt(i);
-        if (frame?.kind !== 'pc') continue;
+        if (frame?.kind !== 'pc' || trust?.[i] === 'foreign') continue;
         if (usable(frame.fn, stack)) return frame.fn;
         break;
       }
     } else if (stack.pick === 'entry') {
-      const found = pickEntryFrame(messages, sectionStart, sectionEnd, frameAt, stack);
+      const found = pickEntryFrame(messages, sectionStart, sectionEnd, frameAt, stack, trust);
       if (found) return found;
     } else {
       if (stack.names) {
@@ -235,21 +265,75 @@ function indexOf(messages: ReportMessages, pattern: RegExp, from: number, to: nu
  * dispatcher (STALL_ANCHOR_FRAMES) that has one between it and the previous dispatcher; without a dispatcher,
  * the first function that is not skipped.
  */
-function pickEntryFrame(messages: ReportMessages, from: number, to: number, frameAt: (i: number) => Frame | null, stack: StackRule): string | null {
+function pickEntryFrame(
+  messages: ReportMessages,
+  from: number,
+  to: number,
+  frameAt: (i: number) => Frame | null,
+  stack: StackRule,
+  trust: readonly Trust[] | null,
+): string | null {
   let current: Frame[] = [];
+  let needsInterrupt = false;
   // Stacks are judged as soon as they end: a long report is read only as far as its first telling stack.
   for (let i = from; i <= to; i++) {
     const frame = i < to ? frameAt(i) : null;
     // A stack's pc line comes before its `Call Trace:`, so only frames of a trace end it.
     const boundary = i === to || (frame === null && current.length > 0 && startsStack(messages.at(i)) && current.some((f) => f.kind === 'trace'));
     if (boundary) {
-      const found = judgeStallStack(current, stack);
+      const own = !stack.foreign || !(needsInterrupt || current.some((f) => stack.foreign!.selfDump.test(f.fn))) || current.some((f) => INTERRUPT_FRAME.test(f.fn));
+      const found = own ? judgeStallStack(current, stack) : null;
       if (found) return found;
       current = [];
+      needsInterrupt = false;
     }
+    const trusted = trust?.[i] ?? 'own';
+    if (trusted === 'foreign') continue;
+    if (trusted === 'task') needsInterrupt = true;
     for (let f = frame; f; f = f.caller ?? null) if (f.reliable && f.kind !== 'lr') current.push(f);
   }
   return null;
+}
+
+/** Frames of an interrupt: a CPU caught by one shows the code it interrupted below them. */
+const INTERRUPT_FRAME = /interrupt|_irq_handler|^el1h?_64_irq|^gic_handle_irq|^sysvec_|^irq_exit/;
+
+/**
+ * Whose stack a report line is part of (StackRule.foreign): the report's own; `task`, a task sched_show_task
+ * printed, which counts only if an interrupt caught it running (it is then the stalled CPU's); `foreign`, never.
+ */
+type Trust = 'own' | 'task' | 'foreign';
+
+function markTrust(messages: ReportMessages, from: number, foreign: NonNullable<StackRule['foreign']>): Trust[] {
+  const marks = new Array<Trust>(messages.length).fill('own');
+  // `until-cpu`: a dump of a task other than a CPU's (the starved kthread) runs until a CPU's stack starts;
+  // `one-stack`: the stack of the CPU where the kthread last ran runs until the stack after it starts.
+  let part: 'until-cpu' | 'one-stack' | null = null;
+  let partFrames = false;
+  let task = false;
+  let ownTask = false;
+  for (let i = from; i < messages.length; i++) {
+    const text = messages.at(i).trimStart();
+    if (foreign.from.test(text)) {
+      part = foreign.oneStack.test(text) ? 'one-stack' : 'until-cpu';
+      partFrames = false;
+      ownTask = false;
+    } else if (foreign.ownTask.test(text)) {
+      ownTask = true;
+      part = null;
+    } else if (TASK_LINE_START.test(text) || (HEX_END.test(text) && TASK_LINE.test(text))) {
+      task = !(i > from && foreign.ownTask.test(messages.at(i - 1).trimStart()));
+      if (part === 'one-stack' && partFrames) part = null;
+    } else if (CPU_STACK_START.test(text)) {
+      task = false;
+      ownTask = false;
+      if (part === 'until-cpu' || (part === 'one-stack' && partFrames)) part = null;
+    } else if (part === 'one-stack' && !partFrames && parseFrame(text, i)?.kind === 'trace') {
+      partFrames = true;
+    }
+    marks[i] = ownTask ? 'own' : part ? 'foreign' : task ? 'task' : 'own';
+  }
+  return marks;
 }
 
 /** What one stack of a stall names: see pickEntryFrame. */

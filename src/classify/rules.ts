@@ -28,6 +28,17 @@ export interface StackRule {
   /** A header's function alone is not enough: without a pc line or a call trace the report is truncated. */
   needsTrace?: boolean;
   /**
+   * For `entry`: stacks that do not show where the report's own stall happened, so they never name it. Lines
+   * matching `from` start a part of the report whose stacks are someone else's (an RCU stall's dump of its
+   * starved grace-period kthread and of the CPU where it last ran); a task's stack printed by sched_show_task is
+   * also someone else's (a preempted task that blocks the grace period), unless `ownTask` matches the line just
+   * before it (`Task dump for CPU 1:`, the stalled CPU's own task). A `from` line's part ends where a CPU's stack
+   * starts (`NMI backtrace for cpu 1`), or for a `oneStack` line after the one stack it announces. A stack that holds the reporter's own frames
+   * (`selfDump`) is the detecting CPU's, and counts only when an interrupt caught code below them. With no
+   * stack left, the report is corrupted: neither the trace nor the pc names it.
+   */
+  foreign?: { from: RegExp; oneStack: RegExp; ownTask: RegExp; selfDump: RegExp };
+  /**
    * For `trace`: frames that name the report wherever they are in the trace, looked for before the first usable
    * frame (a task hung in `rtnl_lock` or in any of the RCU grace-period waits is one bug each, whoever waited).
    */
@@ -126,6 +137,16 @@ const LOCKDEP_TRACE: StackRule = { from: ['trace', 'at'], after: /^stack backtra
 const OOPS_STACK: StackRule = { from: ['pc', 'trace'] };
 /** A stall's stacks, else the instruction the CPU was caught at (a kthread of a module spinning shows only `kthread` below it). */
 const STALL_STACK: StackRule = { from: ['trace', 'pc'], pick: 'entry' };
+/** An RCU stall names the stalled CPU's stack only: see StackRule.foreign. */
+const RCU_STALL_STACK: StackRule = {
+  ...STALL_STACK,
+  foreign: {
+    from: /^(?:rcu: )?(?:RCU grace-period kthread stack dump:|Stack dump where RCU GP kthread last ran:|\S+ kthread starved for)/,
+    oneStack: /Stack dump where RCU GP kthread last ran/,
+    ownTask: /^Task dump for CPU \d+:/,
+    selfDump: /^(?:_?sched_show_task|dump_cpu_task|rcu_dump_cpu_stacks|rcu_exp_wait_wake|synchronize_rcu_expedited|print_other_cpu_stall)$/,
+  },
+};
 /**
  * A stack that ran out names where the deep call chain started (the system call, work item or netlink message
  * handler), like a stall: the frame where it overflowed is arbitrary.
@@ -535,7 +556,7 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     pattern: /^(?:rcu: )?INFO: rcu_\w+ (?:self-)?detected (?:expedited )?stalls?/,
     title: 'INFO: rcu detected stall in {frame}',
     alt: ['stall in {frame}'],
-    stack: STALL_STACK,
+    stack: RCU_STALL_STACK,
   },
   {
     name: 'hung-task',
@@ -991,6 +1012,19 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     header: 'BUG: ',
     pattern: /^BUG: ((?:[A-Za-z_][\w'()-]*!?(?=\s|$))(?: [A-Za-z_][\w'()-]*!?(?=\s|$))*)/,
     title: 'BUG: {1}',
+    anchored: true,
+  },
+
+  {
+    // A header the console cut off right after its first word (`INFO:` and nothing more): a report was starting,
+    // what kind is lost. Only a whole message (never a word inside a line), and never named after a frame.
+    name: 'truncated-header',
+    class: 'OOPS',
+    severity: 'degraded',
+    header: ['BUG:', 'INFO:', 'WARNING:'],
+    pattern: /^(BUG|INFO|WARNING):\s*$/,
+    title: '{1}: {frame}',
+    stack: { from: ['header'] },
     anchored: true,
   },
 

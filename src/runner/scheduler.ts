@@ -308,7 +308,9 @@ export class Run {
     await sleep(CONSOLE_GRACE_MS);
     watch.flush();
     const crashedBoot = watch.bootId;
-    let evidence: KernelEventRecord[] = watch.fatalSince(lostAt - EVIDENCE_WINDOW_MS);
+    // Evidence is what the lost test's own time produced: a soft lockup of an earlier test explains nothing.
+    const sameTest = (event: KernelEventRecord) => !lostTest || (event.test?.suite === lostTest.suite && event.test.title === lostTest.title);
+    let evidence: KernelEventRecord[] = watch.fatalSince(lostAt - EVIDENCE_WINDOW_MS).filter(sameTest);
     if (evidence.length === 0) {
       evidence = [
         watch.recordEvent({

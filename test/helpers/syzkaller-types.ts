@@ -3,6 +3,10 @@
 
 import type { FaultClass } from '../../src/model/index.js';
 
+/** Titles of lock debugging's reports (including RCU lockdep and lockdep's own limits). */
+const LOCKDEP_TITLE =
+  /^(?:INFO|WARNING): suspicious RCU usage|^INFO: trying to register non-static key|^BUG: workqueue leaked lock|^BUG: MAX_|^BUG: spinlock|^BUG: lock held|^BUG: held lock freed|^BUG: bad unlock balance|^BUG: using \S+ in preemptible|^possible deadlock|^inconsistent lock state|^WARNING: possible circular|^WARNING: locking bug|^WARNING: still has locks held/;
+
 const HANG: FaultClass[] = ['SOFT_LOCKUP', 'HARD_LOCKUP', 'RCU_STALL', 'HUNG_TASK'];
 
 /**
@@ -18,9 +22,12 @@ const HANG: FaultClass[] = ['SOFT_LOCKUP', 'HARD_LOCKUP', 'RCU_STALL', 'HUNG_TAS
  *   context`, `BUG: scheduling while atomic`) are oopses; the atomic-sleep ones are OOPS the kernel survives.
  * - DoS, and files without a TYPE, are decided by the title (TITLE_CLASSES).
  */
-const TYPE_CLASSES: readonly { type: RegExp; classes: FaultClass[] }[] = [
+const TYPE_CLASSES: readonly { type: RegExp; title?: RegExp; classes: FaultClass[] }[] = [
   { type: /^HANG$/, classes: HANG },
   { type: /^LOCKDEP$/, classes: ['LOCKDEP'] },
+  // A lockdep report syzkaller could not parse keeps the WARNING type of its `WARNING:` header (the corpus says
+  // so: "It should be LOCKDEP, but we report is corrupted"): LOCKDEP is right for it too.
+  { type: /^WARNING$/, title: LOCKDEP_TITLE, classes: ['WARNING', 'LOCKDEP'] },
   { type: /^(?:REFCOUNT_)?WARNING$/, classes: ['WARNING'] },
   { type: /^(?:KASAN|KMSAN|KFENCE|KCSAN)-|^UBSAN$/, classes: ['MEMORY_SAFETY'] },
   { type: /^MEMORY_SAFETY_BUG$/, classes: ['OOPS'] },
@@ -36,14 +43,13 @@ const TYPE_CLASSES: readonly { type: RegExp; classes: FaultClass[] }[] = [
  * lockdep's own limits) is LOCKDEP; the hang detectors are any hang class; kmemleak is LEAK.
  */
 const TITLE_CLASSES: readonly { title: RegExp; classes: FaultClass[] }[] = [
+  // A header cut off after its first word (`INFO:`) says nothing of its kind: gauntlet calls it an OOPS.
+  { title: /^(?:INFO|BUG|WARNING): corrupted$/, classes: ['OOPS'] },
   { title: /^(?:kernel panic|PANIC: |trusty: |kernel stack overflow)/, classes: ['PANIC'] },
   { title: /^unregister_netdevice: /, classes: ['NETDEV_LEAK'] },
   { title: /^(?:KASAN|KMSAN|KFENCE|KCSAN|UBSAN): |^BUG: Object already free|^INFO: (?:Freed|Allocated) in |^INFO: corrupted/, classes: ['MEMORY_SAFETY'] },
   { title: /^VFS: /, classes: ['FS_ERROR'] },
-  {
-    title: /^(?:INFO|WARNING): suspicious RCU usage|^INFO: trying to register non-static key|^BUG: workqueue leaked lock|^BUG: MAX_|^BUG: spinlock|^BUG: lock held|^BUG: held lock freed|^BUG: bad unlock balance|^BUG: using \S+ in preemptible|^possible deadlock|^inconsistent lock state|^WARNING: possible circular|^WARNING: locking bug|^WARNING: still has locks held/,
-    classes: ['LOCKDEP'],
-  },
+  { title: LOCKDEP_TITLE, classes: ['LOCKDEP'] },
   { title: /^(?:INFO: task hung|INFO: rcu detected stall|BUG: soft lockup|BUG: hard lockup|BUG: workqueue lockup|INFO: task can't die)/, classes: HANG },
   {
     title: /^(?:general protection fault|divide error|int3|Alignment trap|Unhandled fault|Internal error|invalid opcode|kernel BUG|BUG: |attempt to )/,
@@ -56,7 +62,7 @@ const TITLE_CLASSES: readonly { title: RegExp; classes: FaultClass[] }[] = [
 /** The classes a fixture's report may be given; empty when the table has no answer (counted as a miss). */
 export function expectedClasses(type: string | undefined, title: string): FaultClass[] {
   if (type && type !== 'DoS') {
-    const byType = TYPE_CLASSES.find((row) => row.type.test(type));
+    const byType = TYPE_CLASSES.find((row) => row.type.test(type) && (row.title?.test(title) ?? true));
     if (byType) return byType.classes;
   }
   return TITLE_CLASSES.find((row) => row.title.test(title))?.classes ?? [];
