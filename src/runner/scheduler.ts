@@ -267,6 +267,9 @@ export class Run {
         const recovery = await this.recoverHost(host, watch, lostTest, running !== null, ended, baseline);
         cause = recovery.cause;
         if (!recovery.transport) break;
+        // The lost connection is done with; the host's work goes on (or ends) on the new one.
+        this.transports.delete(transport);
+        await transport.close().catch(() => undefined);
         transport = recovery.transport;
         if (!this.plan.continueAfterCrash) break;
         resume = this.describeProgress(host.name, lostTest);
