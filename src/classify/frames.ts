@@ -35,6 +35,9 @@ export const SKIPPED_FRAMES: readonly string[] = [
   '__do_kernel_fault', 'do_alignment.*', 'el1_abort', 'el1_da', 'el1_ia', 'el1_dbg', 'el1h_64_sync.*', 'el1h_64_error.*', 'el1_sync.*',
   'el1_undef', 'el1_inv', 'do_undefinstr', 'bug_handler', 'brk_handler', 'call_break_hook', 'do_debug_exception', 'arm64_.*_handler',
   '__do_user_fault', 'do_DataAbort', 'do_PrefetchAbort', 'die_if_kernel', 'make_task_dead', 'rewind_stack_.*',
+  // riscv's, powerpc's and s390's trap and fault handlers.
+  'do_trap_(?:insn_\\w+|break|load_\\w+|store_\\w+|unknown|ecall_s|ecall_m)', 'do_trap_error', 'handle_illegal_insn', 'ret_from_exception',
+  '__?bad_page_fault', 'bad_kernel_fault', 'do_exception', '__do_pgm_check', 'pgm_check_handler', 'do_report_trap',
   // Stall, lockup and NMI backtrace machinery.
   'nmi_cpu_backtrace.*', 'nmi_trigger_cpumask_backtrace', 'arch_trigger_cpumask_backtrace', 'trigger_.*backtrace.*', 'rcu_dump_cpu_stacks',
   'rcu_check_callbacks', 'rcu_sched_clock_irq', 'rcu_pending', 'check_cpu_stall', 'print_cpu_stall', 'watchdog_timer_fn', 'watchdog_overflow_callback',
@@ -251,8 +254,11 @@ const ARM_FRAME = /^\s*\[<[0-9a-f]+>\] \(([A-Za-z_$][\w.$]*)(?:\+0x[0-9a-f]+\/0x
 const TRACE_FRAME = new RegExp(`^\\s*(\\? )?${NAME}${OFFSET}(?:\\s|$)`);
 /** ` func include/linux/file.h:12 [inline]`: a frame the symbolizer found inlined. */
 const INLINE_FRAME = /^\s+([A-Za-z_$][\w.$]*) (?:[\w.-]+\/)*[\w.-]+\.(?:c|h|S|rs):\d+(?::\d+)?(?: \[inline\])?\s*$/;
-/** The faulting instruction: `RIP: 0010:func+0x…`, `pc : func+0x…`, `PC is at func+0x…`, `epc : func+0x…`, `NIP [c…] func+0x…`. */
-const PC_FRAME = new RegExp(`^\\s*(?:RIP: [0-9a-f]{4}:(?:\\[<[0-9a-f]+>\\]\\s+\\[<[0-9a-f]+>\\]\\s+)?|EIP: (?:[0-9a-f]{4}:\\[<[0-9a-f]+>\\] )?|pc : (?:\\[<[0-9a-f]+>\\] )?|PC is at |epc : |NIP:? +\\[[0-9a-f]+\\] |IP: (?:\\[<[0-9a-f]+>\\] )?|EIP is at )${NAME}${OFFSET}`);
+/**
+ * The faulting instruction: `RIP: 0010:func+0x…`, `pc : func+0x…`, `PC is at func+0x…`, `epc : func+0x…`, `NIP [c…]
+ * func+0x…`, s390's `Krnl PSW : 0704c00180000000 000000000012345a (func+0x…)`.
+ */
+const PC_FRAME = new RegExp(`^\\s*(?:RIP: [0-9a-f]{4}:(?:\\[<[0-9a-f]+>\\]\\s+\\[<[0-9a-f]+>\\]\\s+)?|EIP: (?:[0-9a-f]{4}:\\[<[0-9a-f]+>\\] )?|pc : (?:\\[<[0-9a-f]+>\\] )?|PC is at |epc : |NIP:? +\\[[0-9a-f]+\\] |Krnl PSW : [0-9a-f]+ [0-9a-f]+ \\(|IP: (?:\\[<[0-9a-f]+>\\] )?|EIP is at )${NAME}${OFFSET}`);
 const LR_FRAME = new RegExp(`^\\s*(?:lr : (?:\\[<[0-9a-f]+>\\] )?|LR is at | ?ra : |LR \\[[0-9a-f]+\\] )${NAME}${OFFSET}`);
 
 /** Reads a frame from one message (console prefix already removed), or null when the line is not a frame. */

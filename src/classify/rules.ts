@@ -115,7 +115,9 @@ export interface KernelLogRule {
  * Where a warning points: `WARNING: CPU: 0 PID: 1 at FILE:LINE FUNC+0x…`, `WARNING: [cond] FILE:LINE at FUNC+0x…,
  * CPU#0: …` (6.x) or `WARNING: at FILE:LINE FUNC+0x…()` (before 3.x).
  */
-const WARNING_AT = String.raw`WARNING: (?:CPU: \d+ PID: -?\d+ at (?<file>\S+?):\d+ (?<fn>[\w.$]+)?|(?:\[.*\] )?(?<file2>\S+?):\d+ at (?<fn2>[\w.$]+)?|at (?<file3>\S+?):\d+ (?<fn3>[\w.$]+)?)`;
+/** A function name in a header; not a bare address (`0xffffffffc0123456`, code in a module without symbols). */
+const FN = String.raw`(?!0x[0-9a-f])[\w.$]+`;
+const WARNING_AT = String.raw`WARNING: (?:CPU: \d+ PID: -?\d+ at (?<file>\S+?):\d+ (?<fn>${FN})?|(?:\[.*\] )?(?<file2>\S+?):\d+ at (?<fn2>${FN})?|at (?<file3>\S+?):\d+ (?<fn3>${FN})?)`;
 const warningAt = (file: string, fn = '') =>
   new RegExp(`^WARNING: (?:CPU: \\d+ PID: -?\\d+ at ${file}:\\d+ ${fn}|(?:\\[.*\\] )?${file}:\\d+ at ${fn}|at ${file}:\\d+ ${fn})`);
 /** KASAN's `Read of size 8 at addr …` (or `Write at addr …` for tag-based KASAN). */
@@ -241,16 +243,33 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
   {
     name: 'null-deref',
     class: 'OOPS',
-    header: ['BUG: unable to handle kernel NULL', 'BUG: kernel NULL pointer', 'Unable to handle kernel NULL'],
-    pattern: /^(?:BUG: unable to handle kernel NULL pointer dereference|BUG: kernel NULL pointer dereference, address|Unable to handle kernel NULL pointer dereference at virtual address)/,
+    // x86 (`BUG: kernel NULL pointer dereference, address: …` since 5.x), arm and arm64, powerpc (`BUG: Kernel NULL
+    // pointer dereference on read at 0x…`).
+    header: ['BUG: unable to handle kernel NULL', 'BUG: kernel NULL pointer', 'BUG: Kernel NULL pointer', 'Unable to handle kernel NULL'],
+    pattern: /^(?:BUG: unable to handle kernel NULL pointer dereference|BUG: kernel NULL pointer dereference, address|BUG: Kernel NULL pointer dereference (?:on (?:read|write) )?at 0x|Unable to handle kernel NULL pointer dereference at virtual address)/,
     title: 'BUG: unable to handle kernel NULL pointer dereference in {frame}',
+    stack: OOPS_STACK,
+  },
+  {
+    // A kernel access to a user address outside the uaccess helpers: riscv's `… without uaccess routines at virtual
+    // address …` (then `Oops [#1]`), arm64's `… outside uaccess routines at virtual address …`.
+    name: 'user-memory-access',
+    class: 'OOPS',
+    header: 'Unable to handle kernel access to user memory',
+    pattern: /^Unable to handle kernel access to user memory (?:without|outside) uaccess routines/,
+    title: 'BUG: unable to handle kernel access to user memory in {frame}',
     stack: OOPS_STACK,
   },
   {
     name: 'paging-request',
     class: 'OOPS',
-    header: ['BUG: unable to handle', 'Unable to handle kernel'],
-    pattern: /^(?:BUG: unable to handle (?:kernel paging request|page fault for address)|Unable to handle kernel (?:paging request|access to user memory|execute from non-executable memory|write to read-only memory|read from unreadable memory) at virtual address|Unable to handle kernel pointer dereference in virtual (?:kernel|user) address space)/,
+    // x86 (`BUG: unable to handle page fault for address: …` since 5.x), arm and arm64 (`Unable to handle kernel
+    // paging request at virtual address …`, and the other reasons of arm64's die_kernel_fault: `execute from
+    // non-executable memory`, `write to read-only memory`, …), riscv, MIPS (`CPU 0 Unable to handle kernel paging
+    // request at virtual address …, epc == …`), older powerpc (`… paging request for data at address 0x…`), powerpc
+    // (`BUG: Unable to handle kernel data access on read at 0x…`, `… instruction fetch`) and s390.
+    header: ['BUG: unable to handle', 'BUG: Unable to handle kernel', 'Unable to handle kernel'],
+    pattern: /^(?:BUG: unable to handle (?:kernel paging request|page fault for address)|BUG: Unable to handle (?:kernel (?:data access|instruction fetch)|unknown paging fault)|(?:CPU \d+ )?Unable to handle kernel (?:paging request (?:at|for)|[a-z][\w -]*? at virtual address)|Unable to handle kernel pointer dereference in virtual (?:kernel|user) address space)/,
     title: 'BUG: unable to handle kernel paging request in {frame}',
     stack: OOPS_STACK,
   },
@@ -323,6 +342,42 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     followUp: 'before-stack',
   },
   {
+    // riscv's BUG() trap (`Kernel BUG [#1]`), right after `kernel BUG at file:line!` when that was printed.
+    name: 'kernel-bug-trap',
+    class: 'OOPS',
+    header: 'Kernel BUG [#',
+    pattern: /^Kernel BUG \[#\d+\]\s*$/,
+    title: 'kernel BUG in {frame}',
+    stack: OOPS_STACK,
+    followUp: 'before-stack',
+    anchored: true,
+  },
+  {
+    // x86's die() after a stack overflow, right after `BUG: stack guard page was hit at …` when that was printed:
+    // `kernel stack overflow (double-fault): 0000 [#1]`, `kernel stack overflow (page fault): …` (4.x), `Oops:
+    // stack guard page: 0000 [#1]` (6.x).
+    name: 'stack-overflow-oops',
+    class: 'OOPS',
+    header: ['kernel stack overflow (', 'stack guard page: '],
+    pattern: new RegExp(`^(?:Oops: )?(?:kernel stack overflow \\((?:double-fault|page fault)\\)|stack guard page): ${OOPS_COUNT}`),
+    title: 'BUG: stack guard page was hit in {frame}',
+    alt: ['stack-overflow in {frame}'],
+    stack: STACK_EXHAUSTED,
+    followUp: 'before-stack',
+  },
+  {
+    // s390's program checks in kernel mode: `Low-address protection: 0004 ilc:2 [#1]`, `illegal operation: 0001
+    // ilc:1 [#1]`, `monitor event: 0040 ilc:2 [#1]` (BUG()), `Translation specification: …`.
+    name: 's390-program-check',
+    class: 'OOPS',
+    header: ' ilc:',
+    pattern: new RegExp(`^(?!Oops)([A-Za-z][\\w -]*?): [0-9a-f]{4} ilc:\\d \\[#\\d+\\]`),
+    title: '{1} in {frame}',
+    stack: OOPS_STACK,
+    followUp: 'before-stack',
+    anchored: true,
+  },
+  {
     name: 'invalid-opcode',
     class: 'OOPS',
     header: 'invalid opcode',
@@ -392,8 +447,11 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
   {
     name: 'generic-oops',
     class: 'OOPS',
+    // `Oops: 0000 [#1]`, arm's `Oops - BUG: …`, powerpc's `Oops: Kernel access of bad area, sig: 11 [#1]`, s390's
+    // `Oops: 0004 ilc:3 [#1]`, and riscv's die(), which prints its reason with no colon: `Oops [#1]`, `Oops - illegal
+    // instruction [#1]`, `Oops - store (or AMO) access fault [#1]`.
     header: 'Oops',
-    pattern: /^Oops(?: - [\w /]+)?: .*?\[#\d+\]/,
+    pattern: /^Oops(?:(?: - [\w /]+)?: .*?\[#\d+\]| - [^[]*? \[#\d+\]\s*$| \[#\d+\]\s*$)/,
     title: 'BUG: unable to handle kernel in {frame}',
     stack: OOPS_STACK,
     followUp: 'before-stack',
@@ -700,6 +758,15 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     header: 'BUG: key ',
     pattern: /^BUG: key [0-9a-f]+ (has not been registered|not in \.data)!/,
     title: 'BUG: key {1}!',
+  },
+  {
+    // lockdep's check of a lock's subclass (`BUG: looking up invalid subclass: 8`), printed with a stack.
+    name: 'lockdep-invalid-subclass',
+    class: 'LOCKDEP',
+    header: 'BUG: looking up invalid subclass',
+    pattern: /^BUG: looking up invalid subclass: (\d+)/,
+    title: 'BUG: looking up invalid subclass in {frame}',
+    stack: { from: ['trace'], skip: /^(?:look_up_lock_class|register_lock_class|__lock_acquire|lock_acquire\w*|lockdep_init_map\w*|_raw_\w+|__mutex_lock\w*|mutex_lock\w*|down_\w+|lock_sock\w*)$/ },
   },
   {
     name: 'lockdep-limit',

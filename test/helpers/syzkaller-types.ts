@@ -5,7 +5,7 @@ import type { FaultClass } from '../../src/model/index.js';
 
 /** Titles of lock debugging's reports (including RCU lockdep and lockdep's own limits). */
 const LOCKDEP_TITLE =
-  /^(?:INFO|WARNING): suspicious RCU usage|^INFO: trying to register non-static key|^BUG: workqueue leaked lock|^BUG: MAX_|^BUG: spinlock|^BUG: lock held|^BUG: held lock freed|^BUG: bad unlock balance|^BUG: using \S+ in preemptible|^possible deadlock|^inconsistent lock state|^WARNING: possible circular|^WARNING: locking bug|^WARNING: still has locks held/;
+  /^(?:INFO|WARNING): suspicious RCU usage|^INFO: trying to register non-static key|^BUG: workqueue leaked lock|^BUG: MAX_|^BUG: looking up invalid subclass|^BUG: spinlock|^BUG: lock held|^BUG: held lock freed|^BUG: bad unlock balance|^BUG: using \S+ in preemptible|^possible deadlock|^inconsistent lock state|^WARNING: possible circular|^WARNING: locking bug|^WARNING: still has locks held/;
 
 const HANG: FaultClass[] = ['SOFT_LOCKUP', 'HARD_LOCKUP', 'RCU_STALL', 'HUNG_TASK'];
 

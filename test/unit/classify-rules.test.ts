@@ -284,6 +284,247 @@ describe('classify: one-line BUG reports', () => {
   });
 });
 
+/**
+ * Report forms the corpus and our captures have no log of yet, each built from a realistic report of that form (the
+ * kernel's own format strings, arch and version as noted). Every row is `synthetic`: replace it with a real capture
+ * (a fixture and a ROWS or LAB_ROWS row) when one turns up.
+ */
+interface SyntheticRow {
+  synthetic: true;
+  form: string;
+  lines: readonly string[];
+  rule: string;
+  class: FaultClass;
+  title: string;
+}
+
+const X86_STACK = (fn: string): string[] => [
+  'CPU: 1 PID: 4242 Comm: syz-executor Not tainted 6.1.0 #1',
+  'Hardware name: QEMU Standard PC (i440FX + PIIX, 1996)',
+  `RIP: 0010:${fn}+0x12/0x80`,
+  'RSP: 0018:ffffc90003b1fbd8 EFLAGS: 00010246',
+  'Call Trace:',
+  ' <TASK>',
+  ` ${fn}+0x12/0x80`,
+  ' foo_ioctl+0x30/0x90',
+  ' __x64_sys_ioctl+0x19d/0x210',
+  ' do_syscall_64+0x3b/0xb0',
+  ' </TASK>',
+  '---[ end trace 0000000000000000 ]---',
+];
+const RISCV_STACK = (fn: string): string[] => [
+  'Modules linked in:',
+  'CPU: 1 PID: 4242 Comm: syz-executor Not tainted 6.1.0 #1',
+  'Hardware name: riscv-virtio,qemu (DT)',
+  `epc : ${fn}+0x72/0xb2`,
+  ' ra : foo_ioctl+0x70/0xb2',
+  'epc : ffffffe00008c8b0 ra : ffffffe00008c8ae sp : ffffffe025d17ec0',
+  'status: 0000000000000120 badaddr: 000000002749f0d0 cause: 000000000000000f',
+  '[<ffffffe00008c8b0>] ' + `${fn}+0x72/0xb2`,
+  '[<ffffffe000005570>] foo_ioctl+0x70/0xb2',
+  '---[ end trace 0000000000000000 ]---',
+];
+
+const SYNTHETIC_ROWS: readonly SyntheticRow[] = [
+  {
+    synthetic: true,
+    form: 'riscv: Unable to handle kernel access to user memory without uaccess routines, then Oops [#1]',
+    lines: ['Unable to handle kernel access to user memory without uaccess routines at virtual address 000000002749f0d0', 'Oops [#1]', ...RISCV_STACK('bar_copy')],
+    rule: 'user-memory-access',
+    class: 'OOPS',
+    title: 'BUG: unable to handle kernel access to user memory in bar_copy',
+  },
+  {
+    synthetic: true,
+    form: 'arm64: Unable to handle kernel access to user memory outside uaccess routines',
+    lines: [
+      'Unable to handle kernel access to user memory outside uaccess routines at virtual address 0000000020000100',
+      'Mem abort info:',
+      '  ESR = 0x000000009600004f',
+      'Internal error: Oops: 000000009600004f [#1] PREEMPT SMP',
+      'Modules linked in:',
+      'CPU: 1 PID: 4242 Comm: syz-executor Not tainted 6.1.0 #1',
+      'pc : bar_copy+0x24/0x80',
+      'lr : foo_ioctl+0x30/0x90',
+      'Call trace:',
+      ' bar_copy+0x24/0x80',
+      ' foo_ioctl+0x30/0x90',
+    ],
+    rule: 'user-memory-access',
+    class: 'OOPS',
+    title: 'BUG: unable to handle kernel access to user memory in bar_copy',
+  },
+  {
+    synthetic: true,
+    form: 'riscv: a bare Oops [#1] (the fault line lost)',
+    lines: ['Oops [#1]', ...RISCV_STACK('bar_do')],
+    rule: 'generic-oops',
+    class: 'OOPS',
+    title: 'BUG: unable to handle kernel in bar_do',
+  },
+  {
+    synthetic: true,
+    form: 'riscv: Oops - illegal instruction [#1]',
+    lines: ['Oops - illegal instruction [#1]', ...RISCV_STACK('bar_do')],
+    rule: 'generic-oops',
+    class: 'OOPS',
+    title: 'BUG: unable to handle kernel in bar_do',
+  },
+  {
+    synthetic: true,
+    form: 'riscv: Kernel BUG [#1] without the kernel BUG at line',
+    lines: ['Kernel BUG [#1]', ...RISCV_STACK('bar_do')],
+    rule: 'kernel-bug-trap',
+    class: 'OOPS',
+    title: 'kernel BUG in bar_do',
+  },
+  {
+    synthetic: true,
+    form: 'riscv: kernel BUG at file:line! then Kernel BUG [#1]',
+    lines: ['------------[ cut here ]------------', 'kernel BUG at fs/ext4/inode.c:2707!', 'Kernel BUG [#1]', ...RISCV_STACK('ext4_writepages')],
+    rule: 'kernel-bug',
+    class: 'OOPS',
+    title: 'kernel BUG in ext4_writepages',
+  },
+  {
+    synthetic: true,
+    form: 'powerpc: BUG: Kernel NULL pointer dereference on read at 0x…',
+    lines: [
+      'BUG: Kernel NULL pointer dereference on read at 0x00000008',
+      'Faulting instruction address: 0xc000000000123456',
+      'Oops: Kernel access of bad area, sig: 11 [#1]',
+      'NIP [c000000000123456] bar_do+0x24/0x80',
+      'LR [c000000000123400] foo_ioctl+0x30/0x90',
+      'Call Trace:',
+      '[c00000000aa3bc80] [c000000000123400] foo_ioctl+0x30/0x90',
+    ],
+    rule: 'null-deref',
+    class: 'OOPS',
+    title: 'BUG: unable to handle kernel NULL pointer dereference in bar_do',
+  },
+  {
+    synthetic: true,
+    form: 'powerpc: BUG: Unable to handle kernel data access on write at 0x…',
+    lines: [
+      'BUG: Unable to handle kernel data access on write at 0xc008000012345000',
+      'Faulting instruction address: 0xc000000000123456',
+      'Oops: Kernel access of bad area, sig: 11 [#1]',
+      'NIP [c000000000123456] bar_do+0x24/0x80',
+      'LR [c000000000123400] foo_ioctl+0x30/0x90',
+    ],
+    rule: 'paging-request',
+    class: 'OOPS',
+    title: 'BUG: unable to handle kernel paging request in bar_do',
+  },
+  {
+    synthetic: true,
+    form: 'arm64: Unable to handle kernel execution of user memory at virtual address',
+    lines: [
+      'Unable to handle kernel execution of user memory at virtual address 0000000020000000',
+      'Internal error: Oops: 000000008600000f [#1] PREEMPT SMP',
+      'pc : 0x20000000',
+      'lr : bar_do+0x24/0x80',
+      'Call trace:',
+      ' 0x20000000',
+      ' bar_do+0x24/0x80',
+      ' foo_ioctl+0x30/0x90',
+    ],
+    rule: 'paging-request',
+    class: 'OOPS',
+    title: 'BUG: unable to handle kernel paging request in bar_do',
+  },
+  {
+    synthetic: true,
+    form: 's390: a program check in kernel mode, named by the PSW',
+    lines: [
+      'Low-address protection: 0004 ilc:3 [#1] SMP',
+      'Modules linked in:',
+      'CPU: 1 PID: 4242 Comm: syz-executor Not tainted 6.1.0 #1',
+      'Hardware name: IBM 3931 A01 704 (KVM/Linux)',
+      'Krnl PSW : 0704c00180000000 000000000012345a (bar_do+0x24/0x80)',
+      'Call Trace:',
+      ' [<000000000012345a>] bar_do+0x24/0x80',
+      ' [<000000000012340a>] foo_ioctl+0x30/0x90',
+    ],
+    rule: 's390-program-check',
+    class: 'OOPS',
+    title: 'Low-address protection in bar_do',
+  },
+  {
+    synthetic: true,
+    form: 'x86: kernel stack overflow (double-fault) without the guard page line',
+    lines: ['kernel stack overflow (double-fault): 0000 [#1] PREEMPT SMP KASAN', ...X86_STACK('bar_recurse')],
+    rule: 'stack-overflow-oops',
+    class: 'OOPS',
+    title: 'BUG: stack guard page was hit in foo_ioctl',
+  },
+  {
+    synthetic: true,
+    form: 'x86 6.x: BUG: TASK stack guard page was hit, then Oops: stack guard page',
+    lines: [
+      'BUG: TASK stack guard page was hit at ffffc90003b17f78 (stack is ffffc90003b18000..ffffc90003b1ffff)',
+      'Oops: stack guard page: 0000 [#1] PREEMPT SMP KASAN NOPTI',
+      ...X86_STACK('bar_recurse'),
+    ],
+    rule: 'stack-guard-page',
+    class: 'OOPS',
+    title: 'BUG: stack guard page was hit in foo_ioctl',
+  },
+  {
+    synthetic: true,
+    form: 'lockdep: BUG: looking up invalid subclass',
+    lines: [
+      'BUG: looking up invalid subclass: 8',
+      'turning off the locking correctness validator.',
+      'CPU: 1 PID: 4242 Comm: syz-executor Not tainted 6.1.0 #1',
+      'Call Trace:',
+      ' <TASK>',
+      ' dump_stack_lvl+0xcd/0x134',
+      ' look_up_lock_class+0x6f/0x120',
+      ' register_lock_class+0xbe/0x1120',
+      ' __lock_acquire+0x109/0x5ca0',
+      ' lock_acquire+0x1ab/0x520',
+      ' _raw_spin_lock_irqsave+0x3d/0x60',
+      ' bar_lock_nested+0x44/0x90',
+      ' foo_ioctl+0x30/0x90',
+      ' </TASK>',
+    ],
+    rule: 'lockdep-invalid-subclass',
+    class: 'LOCKDEP',
+    title: 'BUG: looking up invalid subclass in bar_lock_nested',
+  },
+  {
+    synthetic: true,
+    form: 'WARNING in a module without symbols: the header names an address, the pc line the function',
+    lines: ['------------[ cut here ]------------', 'WARNING: CPU: 1 PID: 4242 at drivers/foo/bar.c:1234 0xffffffffc0123456', 'Modules linked in: foo', ...X86_STACK('bar_check')],
+    rule: 'warning',
+    class: 'WARNING',
+    title: 'WARNING in bar_check',
+  },
+];
+
+describe('classify: report forms without a real capture yet (synthetic)', () => {
+  for (const row of SYNTHETIC_ROWS) {
+    it(`${row.rule}: ${row.form}`, () => {
+      expect(row.synthetic).to.equal(true);
+      const log = row.lines.map((line, i) => `[  100.${String(i).padStart(6, '0')}] ${line}`).join('\n');
+      const result = classifyLog(`${log}\n`);
+      expect(result.crashed, 'crashed').to.equal(true);
+      expect({ rule: result.primary!.rule, class: result.primary!.class, title: result.primary!.title }).to.deep.equal({
+        rule: row.rule,
+        class: row.class,
+        title: row.title,
+      });
+    });
+  }
+
+  it('takes none of their header words inside another message for a report', () => {
+    for (const line of ['audit: comm="sh" Kernel BUG [#1]', 'Illegal operation: 0001 ilc:1 in user space', 'sshd[123]: Oops [#1] is just text']) {
+      expect(classifyLog(`[  100.000000] ${line}\n`).crashed, line).to.equal(false);
+    }
+  });
+});
+
 describe('classify: the rule table', () => {
   it('has unique rule names, refinements that name rules, and header words for the prefilter', () => {
     const names = KERNEL_LOG_RULES.map((rule) => rule.name);
