@@ -3,10 +3,10 @@
 // however the text was cut into chunks.
 
 import type { DetectedKernelEvent, FaultClass } from '../model/fault.js';
-import { messageCandidates, splitConsoleLine, stripConsolePrefix, type ConsoleLine } from './console-prefix.js';
+import { messageCandidates, splitConsoleLine, type ConsoleLine } from './console-prefix.js';
 import { parseFrame } from './frames.js';
 import { literalAlternation } from './literal-search.js';
-import { matchesAt } from './line-match.js';
+import { stickyAt } from './line-match.js';
 import { buildEvent, ReportMessages, type CollectedReport } from './report.js';
 import { KERNEL_LOG_RULES, type KernelLogRule } from './rules.js';
 
@@ -24,6 +24,16 @@ const MAX_TAIL_LINES = 8;
 const PANIC = /^Kernel panic - not syncing/;
 /** Where a report's own call trace starts. */
 const CALL_TRACE = /^(?:Call Trace:|Call trace:|Backtrace:|stack backtrace:)/;
+// The sticky forms tried at a message's offset in its line (see line-match.ts), kept to spare a lookup per line.
+const TAIL_AT = stickyAt(TAIL);
+const PANIC_AT = stickyAt(PANIC);
+const CALL_TRACE_AT = stickyAt(CALL_TRACE);
+
+/** Whether the sticky `re` (from stickyAt) matches the message that starts at `offset` of `line`. */
+function matchesAt(re: RegExp, line: string, offset: number): boolean {
+  re.lastIndex = offset;
+  return re.test(line);
+}
 /** A line printed just before a report's header that belongs to it. */
 const PREAMBLE = /^(?:-+\[ cut here \]-+|8<-+ cut here -+|={20,}|-{20,})\s*$/;
 /**
@@ -35,6 +45,33 @@ const REPORT_BODY = /(?:[A-Z][A-Z0-9]{1,3}: +[0-9a-f]{4}|CPU: \d+ (?:UID: \d+ )?
 const MAX_LINE_CHARS = 4096;
 
 const RULES_BY_NAME = new Map(KERNEL_LOG_RULES.map((rule) => [rule.name, rule]));
+
+/** A rule's line checks in their sticky forms, made once per rule rather than looked up for every line. */
+interface RuleChecks {
+  end: RegExp | null;
+  continues: RegExp | null;
+  refine: readonly { when: RegExp; rule: KernelLogRule | null }[];
+}
+const RULE_CHECKS = new Map<KernelLogRule, RuleChecks>();
+function checksOf(rule: KernelLogRule): RuleChecks {
+  let checks = RULE_CHECKS.get(rule);
+  if (!checks) {
+    checks = {
+      end: rule.end === undefined ? null : stickyAt(rule.end),
+      continues: rule.continues ? stickyAt(rule.continues) : null,
+      refine: (rule.refine ?? []).map((r) => ({ when: stickyAt(r.when), rule: RULES_BY_NAME.get(r.rule) ?? null })),
+    };
+    RULE_CHECKS.set(rule, checks);
+  }
+  return checks;
+}
+
+/** The first refinement of `checks` whose line this is: its index, or -1. */
+function refinementAt(checks: RuleChecks, line: string, first: number): number {
+  const { refine } = checks;
+  for (let r = 0; r < refine.length; r++) if (matchesAt(refine[r]!.when, line, first)) return r;
+  return -1;
+}
 const HEADER_WORDS = [...new Set(KERNEL_LOG_RULES.flatMap((rule) => (typeof rule.header === 'string' ? [rule.header] : rule.header)))];
 /** One search for every rule's header text: lines without any are never matched against the rules. */
 const PREFILTER_SOURCE = literalAlternation(HEADER_WORDS);
@@ -65,6 +102,8 @@ export function matchHeader(line: string, message: string = line): HeaderMatch |
 }
 
 interface OpenReport extends CollectedReport {
+  /** The rule's line checks (checksOf). */
+  checks: RuleChecks;
   lines: string[];
   /** Where each line's message starts. */
   offsets: number[];
@@ -185,12 +224,17 @@ export class LogEngine {
    * the newest; null for a line of a task that has no report open.
    */
   private routeLine(caller: number): OpenReport | null {
+    const { open } = this;
     if (caller !== -1) {
-      const own = this.open.find((report) => report.caller === caller);
-      if (own) return own;
-      if (this.open.every((report) => report.caller !== -1)) return null;
+      let anyWithout = false;
+      for (let i = 0; i < open.length; i++) {
+        const report = open[i]!;
+        if (report.caller === caller) return report;
+        if (report.caller === -1) anyWithout = true;
+      }
+      if (!anyWithout) return null;
     }
-    return this.open.at(-1)!;
+    return open[open.length - 1]!;
   }
 
   /** A line that belongs to no open report: a header starts a report (or is an event by itself). */
@@ -198,12 +242,16 @@ export class LogEngine {
     const header = matchHeader(line);
     if (!header) return;
     const { rule } = header;
-    const preamble = PREAMBLE.test(stripConsolePrefix(this.previousLine).trim()) && lineNo > 1;
-    const lines = preamble ? [this.previousLine, line] : [line];
-    const offsets = lines.map((l) => splitConsoleLine(l).offset);
-    const caller = splitConsoleLine(line).caller;
+    const previous = this.previousLine;
+    const previousOffset = lineNo > 1 ? splitConsoleLine(previous).offset : 0;
+    const preamble = lineNo > 1 && PREAMBLE.test((previousOffset === 0 ? previous : previous.slice(previousOffset)).trim());
+    const own = splitConsoleLine(line);
+    const lines = preamble ? [previous, line] : [line];
+    const offsets = preamble ? [previousOffset, own.offset] : [own.offset];
+    const caller = own.caller;
     const report: OpenReport = {
       rule,
+      checks: checksOf(rule),
       groups: header.groups,
       named: header.named,
       lines,
@@ -231,17 +279,17 @@ export class LogEngine {
   }
 
   private continueReport(open: OpenReport, line: string, offset: number, lineNo: number, atMs: number): void {
-    const { rule } = open;
+    const { rule, checks } = open;
     // The first character the message shows past its indentation decides which checks can apply at all; the
     // message itself is never cut from the line for them.
     let first = offset;
     while (line.charCodeAt(first) === 32 || line.charCodeAt(first) === 9) first++;
     const lead = line.charCodeAt(first);
     if (open.tail >= 0) {
-      if (matchesAt(TAIL, line, first) && open.tail < MAX_TAIL_LINES) {
+      if (matchesAt(TAIL_AT, line, first) && open.tail < MAX_TAIL_LINES) {
         this.append(open, line, offset, lineNo, atMs);
         open.tail++;
-        if (matchesAt(PANIC, line, first)) open.panicked = true;
+        if (matchesAt(PANIC_AT, line, first)) open.panicked = true;
         return;
       }
       this.close(open);
@@ -249,22 +297,22 @@ export class LogEngine {
       return;
     }
     if (rule.shape === 'block') {
-      if (rule.continues && matchesAt(rule.continues, line, first)) {
+      if (checks.continues && matchesAt(checks.continues, line, first)) {
         this.append(open, line, offset, lineNo, atMs);
-        const refinement = rule.refine?.find((r) => matchesAt(r.when, line, first));
-        if (refinement && !open.refinedTo) open.refinedTo = RULES_BY_NAME.get(refinement.rule) ?? null;
+        const refinement = refinementAt(checks, line, first);
+        if (refinement !== -1 && !open.refinedTo) open.refinedTo = checks.refine[refinement]!.rule;
         return;
       }
       this.close(open);
       this.startReport(line, lineNo, atMs);
       return;
     }
-    const ends = (rule.end !== undefined && matchesAt(rule.end, line, first)) || isEndMarker(line, first, lead);
-    const refinement = rule.refine?.find((r) => matchesAt(r.when, line, first));
-    if (ends || refinement) {
+    const ends = (checks.end !== null && matchesAt(checks.end, line, first)) || isEndMarker(line, first, lead);
+    const refinement = checks.refine.length === 0 ? -1 : refinementAt(checks, line, first);
+    if (ends || refinement !== -1) {
       this.append(open, line, offset, lineNo, atMs);
       if (ends) open.tail = 0;
-      if (refinement && !open.refinedTo) open.refinedTo = RULES_BY_NAME.get(refinement.rule) ?? null;
+      if (refinement !== -1 && !open.refinedTo) open.refinedTo = checks.refine[refinement]!.rule;
       return;
     }
     // Indented lines of a report (frames, hex dumps) are never a header, unless a capital letter starts them
@@ -297,7 +345,7 @@ export class LogEngine {
       const frame = parseFrame(line.slice(offset), 0);
       if (frame && frame.kind === 'trace') open.sawTrace = true;
     }
-    if (open.callTrace === -1 && first === offset && (lead === 67 || lead === 66 || lead === 115) && matchesAt(CALL_TRACE, line, first)) {
+    if (open.callTrace === -1 && first === offset && (lead === 67 || lead === 66 || lead === 115) && matchesAt(CALL_TRACE_AT, line, first)) {
       open.callTrace = open.lines.length - 1;
     }
     if (open.lines.length >= MAX_REPORT_LINES) this.close(open);
@@ -322,6 +370,9 @@ export class LogEngine {
   }
 
   private emit(report: CollectedReport & { detectedAtMs: number }): void {
-    this.done.push({ ...buildEvent(report), detectedAtMs: report.detectedAtMs });
+    // buildEvent's object is new: adding the time to it spares copying it (the keys keep the same order).
+    const event = buildEvent(report) as DetectedKernelEvent;
+    event.detectedAtMs = report.detectedAtMs;
+    this.done.push(event);
   }
 }

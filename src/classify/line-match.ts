@@ -16,13 +16,22 @@ export function allowIndent(pattern: RegExp): RegExp {
   return tolerant;
 }
 
-/** Whether `pattern` (written for a trimmed message) matches the message that starts at `offset` of `line`. */
-export function matchesAt(pattern: RegExp, line: string, offset: number): boolean {
+/**
+ * The sticky form of `pattern` that matchesAt uses: set its `lastIndex` to the message's offset and test the line.
+ * Callers on a hot path keep it, sparing the lookup per line.
+ */
+export function stickyAt(pattern: RegExp): RegExp {
   let sticky = atOffset.get(pattern);
   if (!sticky) {
     sticky = new RegExp(`\\s*(?:${body(pattern)})`, `${pattern.flags.replace(/[gy]/g, '')}y`);
     atOffset.set(pattern, sticky);
   }
+  return sticky;
+}
+
+/** Whether `pattern` (written for a trimmed message) matches the message that starts at `offset` of `line`. */
+export function matchesAt(pattern: RegExp, line: string, offset: number): boolean {
+  const sticky = stickyAt(pattern);
   sticky.lastIndex = offset;
   return sticky.test(line);
 }

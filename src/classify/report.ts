@@ -132,18 +132,27 @@ function readField(report: CollectedReport, pattern: RegExp, within = Infinity):
 }
 
 function capExcerpt(lines: readonly string[]): string {
-  const head = lines.length > MAX_EXCERPT_LINES ? lines.slice(0, MAX_EXCERPT_LINES) : lines;
-  const text = head.join('\n');
-  // A UTF-16 unit is at most 3 bytes of UTF-8: most excerpts need no byte count at all.
-  if (text.length * 3 <= MAX_EXCERPT_BYTES || Buffer.byteLength(text) <= MAX_EXCERPT_BYTES) return text;
-  const kept: string[] = [];
-  let bytes = 0;
-  for (const line of head) {
-    bytes += Buffer.byteLength(line) + 1;
-    if (bytes > MAX_EXCERPT_BYTES + 1) break;
-    kept.push(line);
+  const count = Math.min(lines.length, MAX_EXCERPT_LINES);
+  // A UTF-16 unit is at least 1 and at most 3 bytes of UTF-8: most excerpts need no byte count at all, and one
+  // longer in units than the cap in bytes is cut without joining it whole first.
+  let units = count - 1;
+  for (let i = 0; i < count; i++) units += lines[i]!.length;
+  if (units <= MAX_EXCERPT_BYTES) {
+    const text = joinLines(lines, count);
+    if (units * 3 <= MAX_EXCERPT_BYTES || Buffer.byteLength(text) <= MAX_EXCERPT_BYTES) return text;
   }
-  return kept.join('\n');
+  let kept = 0;
+  let bytes = 0;
+  for (; kept < count; kept++) {
+    bytes += Buffer.byteLength(lines[kept]!) + 1;
+    if (bytes > MAX_EXCERPT_BYTES + 1) break;
+  }
+  return joinLines(lines, kept);
+}
+
+/** The first `count` lines joined by newlines. */
+function joinLines(lines: readonly string[], count: number): string {
+  return (count === lines.length ? lines : lines.slice(0, count)).join('\n');
 }
 
 const CALL_TRACE = /^(?:Call Trace:|Call trace:|Backtrace:|stack backtrace:)/;

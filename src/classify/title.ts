@@ -17,6 +17,10 @@ function normalizeValue(text: string): string {
   return text.replace(OFFSET, '').replace(HEX, 'ADDR').replace(BARE_ADDRESS, 'ADDR').replace(NUMBER, 'NUM').replace(SPACES, ' ');
 }
 
+const PLACEHOLDER = /\{(\w+)\}/g;
+/** `{1}`…`{9}`: a group of the header pattern (one ASCII digit). */
+const isDigitKey = (key: string): boolean => key.length === 1 && key.charCodeAt(0) >= 48 && key.charCodeAt(0) <= 57;
+
 /**
  * Fills a title template: `{1}`…`{9}` are the header pattern's groups, `{name}` a named value (the guilty frame,
  * a field read from the report's body). Values read from the log are normalised, then replaced by their alias if
@@ -28,8 +32,8 @@ export function fillTemplate(
   values: Readonly<Record<string, string | undefined>>,
   aliases: Readonly<Record<string, string>> = {},
 ): string {
-  const filled = template.replace(/\{(\w+)\}/g, (_whole, key: string) => {
-    const raw = /^\d$/.test(key) ? groups[Number(key)] : values[key];
+  const filled = template.replace(PLACEHOLDER, (_whole, key: string) => {
+    const raw = isDigitKey(key) ? groups[Number(key)] : values[key];
     if (raw === undefined) return '';
     const value = normalizeValue(raw);
     return aliases[value] ?? value;
