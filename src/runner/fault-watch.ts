@@ -179,7 +179,8 @@ function pickEventFields(event: KernelEvent): Pick<KernelEventRecord, 'class' | 
 /**
  * The shell command that prints what a crashed kernel left behind, each file headed `=== PATH`: pstore (ramoops,
  * EFI), systemd's pstore archive, kdump's vmcore-dmesg, and the kernel log of the boot that crashed when the
- * journal kept it. Files that existed before the run (`baseline`) are left out, so an old crash is not blamed.
+ * journal kept it. Each header carries the file's mtime, so parsePostMortem can leave out the files that existed
+ * before the run (POST_MORTEM_BASELINE_COMMAND) and an old crash is not blamed.
  */
 export function buildPostMortemCommand(crashedBootId: string | undefined): string {
   const boot = crashedBootId ? crashedBootId.replace(/-/g, '') : '';

@@ -20,7 +20,7 @@ import {
   type RunSummary,
   type SuiteRef,
 } from '../model/index.js';
-import { buildRunRecord, exitCodeOf, JournalWriter, ReporterMultiplexer, summarizeRun, writeJunit, type Reporter } from '../report/index.js';
+import { buildRunRecord, exitCodeOf, JournalWriter, pickMostSevere, ReporterMultiplexer, summarizeRun, writeJunit, type Reporter } from '../report/index.js';
 import { createTransport, formatSeconds, type Transport } from '../transport/index.js';
 import { FaultWatch, POST_MORTEM_BASELINE_COMMAND, buildPostMortemCommand, parsePostMortem } from './fault-watch.js';
 import { bridgePortToStream } from './port-stream.js';
@@ -332,7 +332,8 @@ export class Run {
       ];
     }
     const crash = (): HostCause => {
-      const worst = evidence.find((event) => event.class !== 'LOST_CONNECTION') ?? evidence[0]!;
+      // The same choice the report makes for the test: the most severe class, then the earliest.
+      const worst = pickMostSevere(evidence)!;
       const during = lostTest ? ` during ${lostTest.title}` : '';
       if (worst.class === 'LOST_CONNECTION') return { type: worst.class, message: `lost the host${during} (${lost.message}; no crash report on its console or kernel log)` };
       return { type: worst.class, message: `the host crashed${during}: ${worst.title}` };

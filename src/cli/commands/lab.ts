@@ -4,6 +4,10 @@ import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+// Types only: the lab module itself is loaded when a lab command runs.
+import type { VmMatrix, VmSpec } from '../../lab/index.js';
+
+type LabModule = typeof import('../../lab/index.js');
 import Table from 'cli-table3';
 import { GauntletError } from '../../model/index.js';
 import { EXIT } from '../errors.js';
@@ -84,7 +88,7 @@ export function registerLabCommand(program: Command): void {
       throw new GauntletError('USAGE', `lab: expected either a lab file or VM options, got ${file} and --${given.join(', --')}`);
     }
     let accel = options.accel;
-    let vms: import('../../lab/index.js').VmSpec[];
+    let vms: VmSpec[];
     if (file !== undefined) {
       const labFile = await lab.loadLabFile(file);
       vms = labFile.vms;
@@ -189,21 +193,23 @@ export function registerLabCommand(program: Command): void {
 }
 
 /** The VM matrix the command-line options describe; each bad value is a USAGE error naming its option. */
-function readVmOptions(options: UpCliOptions, check: typeof import('../../lab/index.js').checkVmSetting): import('../../lab/index.js').VmMatrix {
+function readVmOptions(options: UpCliOptions, check: LabModule['checkVmSetting']): VmMatrix {
   const integer = (text: string) => (/^\d+$/.test(text) ? Number(text) : text);
-  const settings: Array<[Parameters<typeof check>[0], string, unknown]> = [
-    ...options.kernel.map((kernel): [Parameters<typeof check>[0], string, unknown] => ['kernel', 'kernel', kernel]),
-    ['fs', 'fs', options.fs],
-    ['engine', 'engine', options.engine],
-    ['mem', 'mem', integer(options.mem)],
-    ['count', 'count', integer(options.count)],
+  // Each option is named after the setting it gives, so `--fs` reports a bad `fs`.
+  type Setting = [Parameters<typeof check>[0], unknown];
+  const settings: Setting[] = [
+    ...options.kernel.map((kernel): Setting => ['kernel', kernel]),
+    ['fs', options.fs],
+    ['engine', options.engine],
+    ['mem', integer(options.mem)],
+    ['count', integer(options.count)],
   ];
-  if (options.driver !== undefined) settings.push(['driver', 'driver', options.driver]);
-  if (options.name !== undefined) settings.push(['name', 'name', options.name]);
-  if (options.netconsole !== undefined) settings.push(['netconsole', 'netconsole', integer(options.netconsole)]);
-  for (const [setting, flag, value] of settings) {
+  if (options.driver !== undefined) settings.push(['driver', options.driver]);
+  if (options.name !== undefined) settings.push(['name', options.name]);
+  if (options.netconsole !== undefined) settings.push(['netconsole', integer(options.netconsole)]);
+  for (const [setting, value] of settings) {
     const problem = check(setting, value);
-    if (problem) throw new GauntletError('USAGE', `lab: --${flag}: expected ${problem.expected}, got ${problem.got}`);
+    if (problem) throw new GauntletError('USAGE', `lab: --${setting}: expected ${problem.expected}, got ${problem.got}`);
   }
   return {
     ...(options.name === undefined ? {} : { name: options.name }),
