@@ -2,7 +2,7 @@
 # Installs and starts what gauntlet's own tests need on a Debian machine; quick and silent when all is in place.
 set -euo pipefail
 
-PACKAGES=(openssh-server openssh-client iproute2 docker.io libxml2-utils qemu-system-x86 qemu-utils debootstrap kmod xz-utils make gcc pahole)
+PACKAGES=(openssh-server openssh-client iproute2 docker.io libxml2-utils qemu-system-x86 qemu-utils debootstrap kmod xz-utils make gcc pahole busybox-static xfsprogs btrfs-progs e2fsprogs util-linux)
 SSHD_RUN_DIR=/run/sshd
 DOCKERD_LOG=/var/log/gauntlet-dockerd.log
 

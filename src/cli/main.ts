@@ -3,10 +3,12 @@
 
 import { Command, CommanderError } from 'commander';
 import { registerClassifyCommand } from './commands/classify.js';
+import { registerCleanCommand } from './commands/clean.js';
 import { registerFactsCommand } from './commands/facts.js';
 import { registerLabCommand } from './commands/lab.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerRunCommand } from './commands/run.js';
+import { registerSuitesCommand } from './commands/suites.js';
 import { EXIT, reportError } from './errors.js';
 import { readGauntletVersion } from '../facts/index.js';
 
@@ -25,6 +27,8 @@ export function buildProgram(version: string): Command {
   registerFactsCommand(program);
   registerReportCommand(program);
   registerClassifyCommand(program);
+  registerSuitesCommand(program);
+  registerCleanCommand(program);
   registerLabCommand(program);
   return program;
 }

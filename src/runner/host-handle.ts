@@ -99,11 +99,11 @@ export function createHostHandle(spec: HostSpec, facts: Facts | null, client: Ru
     try {
       result = await client.call<CommandResult>((id) => ({ kind: 'run', id, command, options: callOptions }));
     } catch (err) {
-      hooks.appendOutput(`$ ${command}\n  could not run: ${(err as Error).message}`);
+      hooks.appendOutput(`$ ${shownCommand(command)}\n  could not run: ${(err as Error).message}`);
       throw err;
     }
     const status = result.timedOut ? `timed out after ${result.durationMs} ms` : result.signal ? `killed by SIG${result.signal}` : `exit ${result.exitCode}`;
-    hooks.appendOutput(`$ ${command}\n  ${status} in ${result.durationMs} ms${transcriptTail(result)}`);
+    hooks.appendOutput(`$ ${shownCommand(command)}\n  ${status} in ${result.durationMs} ms${transcriptTail(result)}`);
     const { stdout, stderr, exitCode, signal, durationMs, timedOut } = result;
     return { stdout, stderr, exitCode, signal, durationMs, timedOut };
   };
@@ -216,4 +216,11 @@ function createDocker(client: RunnerClient): Docker {
     }
     return createPortStream(port1);
   });
+}
+
+/** A command as the test's output shows it: a long script by its first lines only. */
+function shownCommand(command: string): string {
+  const lines = command.trim().split('\n');
+  if (lines.length <= 6) return command;
+  return `${lines.slice(0, 3).join('\n')}\n… (${lines.length - 3} more lines)`;
 }

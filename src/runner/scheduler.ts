@@ -397,6 +397,7 @@ export class Run {
       suites,
       params: plan.params,
       seed: plan.seed,
+      runId: this.runId,
       timeoutMs: plan.timeoutMs,
       retries: plan.retries,
       bail: plan.bail,

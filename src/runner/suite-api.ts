@@ -1,7 +1,7 @@
 // The suite API (`gauntlet/suite`): what a suite sees of the host under test, the run's params and seed.
 //
-// Inside a suite these are also globals, like mocha's own `describe` and `it`: `host`, `params`, `seed` and
-// `meta`. Typed suites import them from here instead:
+// Inside a suite these are also globals, like mocha's own `describe` and `it`: `host`, `params`, `seed`,
+// `runId` and `meta`. Typed suites import them from here instead:
 //
 //   import { host, params, meta } from 'gauntlet/suite';
 //   meta({ requires: { engine: 'docker' }, timeoutMs: 60_000 });
@@ -11,6 +11,7 @@ import type Docker from 'dockerode';
 import type { CommandResult, Facts, SuiteMeta } from '../model/index.js';
 
 export type { CommandResult, Facts, SuiteMeta, SuiteRequirements } from '../model/index.js';
+export * from './kit/index.js';
 
 export interface HostRunOptions {
   /** Milliseconds; defaults to the test's own timeout. */
@@ -83,6 +84,7 @@ export interface SuiteContext {
   host: Host;
   params: Record<string, unknown>;
   seed: number;
+  runId: string;
   meta: (declared: SuiteMeta) => void;
 }
 
@@ -92,11 +94,13 @@ export let host: Host;
 export let params: Record<string, unknown>;
 /** The run's seed (`--seed`, else random); the same seed gives the same sequence of operations. */
 export let seed: number;
+/** The run's id (`20261122-103000-ab12`): suites mark what they create with it (`ownerOf(runId, suite)`). */
+export let runId: string;
 /** Declares the suite's metadata; call it at the top of the file. */
 export let meta: (declared: SuiteMeta) => void;
 
 /** Installs the context a worker built, as this module's exports and as globals. Not for suites. */
 export function installSuiteContext(context: SuiteContext): void {
-  ({ host, params, seed, meta } = context);
-  Object.assign(globalThis, { host, params, seed, meta });
+  ({ host, params, seed, runId, meta } = context);
+  Object.assign(globalThis, { host, params, seed, runId, meta });
 }

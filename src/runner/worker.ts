@@ -27,6 +27,7 @@ export interface WorkerInput {
   suites: SuiteRef[];
   params: Record<string, unknown>;
   seed: number;
+  runId: string;
   /** `--timeout`: overrides every suite's own default. */
   timeoutMs: number | null;
   retries: number;
@@ -73,6 +74,7 @@ installSuiteContext({
   host,
   params: input.params,
   seed: input.seed,
+  runId: input.runId,
   meta: (declared) => {
     declaredMeta = { ...declaredMeta, ...declared };
   },

@@ -1,0 +1,81 @@
+// `gauntlet clean`: removes from the selected hosts what interrupted runs left behind (their containers,
+// images, volumes, networks, namespaces, veths, cgroups, mounts, loop devices, workspaces and fill files).
+
+import type { Command } from 'commander';
+import { GauntletError } from '../../model/index.js';
+import { EXIT } from '../errors.js';
+import { addInventoryOptions, type InventoryOptions } from '../options.js';
+
+interface CleanOptions extends InventoryOptions {
+  run?: string;
+  json?: boolean;
+}
+
+export function registerCleanCommand(program: Command): void {
+  const command = program
+    .command('clean')
+    .description("Remove what interrupted runs left on the selected hosts: every object marked with a run's label or name, and nothing else.")
+    .option('--run <run-id>', 'only this run\'s leftovers (default: every run\'s; do not clean hosts a run is still using)')
+    .option('--json', 'print a JSON array, one object per host');
+  addInventoryOptions(command);
+  command.addHelpText(
+    'after',
+    [
+      '',
+      'Objects are found by their marks: engine objects labelled gauntlet.run=<run-id>; namespaces, cgroups, workspaces',
+      '(/var/tmp/gauntlet-<run-id>-…) and fill files named gauntlet-<run-id>-…; veths named gtl<4 hex of the run id>….',
+      '',
+      'Exit codes: 0 every host clean, 1 a host unreachable or an object that could not be removed, 2 bad input.',
+    ].join('\n'),
+  );
+  command.action(async (options: CleanOptions) => {
+    const [{ loadInventory, selectHosts }, { connectHost, describeError }, { cleanHost, isRunId }] = await Promise.all([
+      import('../../inventory/index.js'),
+      import('../../runner/fleet.js'),
+      import('../../runner/kit/index.js'),
+    ]);
+    if (options.run !== undefined && !isRunId(options.run)) {
+      throw new GauntletError('USAGE', `--run: expected a run id like 20261122-103000-ab12 (a folder name under reports/), got ${JSON.stringify(options.run)}`);
+    }
+    const inventory = await loadInventory(options.inventory);
+    const hosts = selectHosts(inventory, options.limit);
+    const results = await Promise.all(
+      hosts.map(async (host) => {
+        const connection = await connectHost(host, { acceptNewHostKeys: options.acceptNewHostKeys });
+        if (connection.transport === null) return { host: host.name, id: host.id, error: `unreachable: ${describeError(connection.error)}`, removed: [], problems: [] };
+        const transport = connection.transport;
+        try {
+          const kitHost = {
+            run: (cmd: string, runOptions?: { timeout?: number }) => transport.run(cmd, { timeoutMs: runOptions?.timeout ?? 0 }),
+            get docker() {
+              return transport.docker();
+            },
+          };
+          const result = await cleanHost(kitHost, options.run ? { runId: options.run } : {});
+          return { host: host.name, id: host.id, error: null, ...result };
+        } catch (err) {
+          return { host: host.name, id: host.id, error: describeError(err), removed: [], problems: [] };
+        } finally {
+          await transport.close().catch(() => undefined);
+        }
+      }),
+    );
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+    } else {
+      for (const result of results) {
+        const head = `[${result.host} ${result.id}]`;
+        if (result.error) {
+          process.stdout.write(`${head} ${result.error}\n`);
+          continue;
+        }
+        process.stdout.write(`${head} removed ${result.removed.length}${result.problems.length ? `, ${result.problems.length} could not be removed` : ''}\n`);
+        for (const line of result.removed) process.stdout.write(`  removed ${line}\n`);
+        for (const line of result.problems) process.stdout.write(`  PROBLEM ${line}\n`);
+      }
+      const clean = results.filter((r) => !r.error && r.problems.length === 0).length;
+      process.stdout.write(`\n${clean}/${results.length} hosts clean\n`);
+    }
+    process.exitCode = results.every((r) => !r.error && r.problems.length === 0) ? EXIT.OK : EXIT.FAILED;
+  });
+}
