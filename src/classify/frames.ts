@@ -41,7 +41,9 @@ export const SKIPPED_FRAMES: readonly string[] = [
   // Stall, lockup and NMI backtrace machinery.
   'nmi_cpu_backtrace.*', 'nmi_trigger_cpumask_backtrace', 'arch_trigger_cpumask_backtrace', 'trigger_.*backtrace.*', 'rcu_dump_cpu_stacks',
   'rcu_check_callbacks', 'rcu_sched_clock_irq', 'rcu_pending', 'check_cpu_stall', 'print_cpu_stall', 'watchdog_timer_fn', 'watchdog_overflow_callback',
-  'update_process_times', 'tick_.*', 'kthread_should_.*', 'kthread_freezable_should_stop', '__hrtimer_run_queues', '__run_hrtimer', 'hrtimer_interrupt', 'local_apic_timer_interrupt',
+  'update_process_times',
+  // The tick machinery by its own prefixes: not every function named `tick_…` is the timer core's (`tick_handler`).
+  'tick_sched_.*', 'tick_nohz_.*', 'tick_handle_.*', 'tick_periodic', 'tick_do_.*', 'tick_program_event', 'tick_irq_enter', 'tick_check_.*', 'tick_.*broadcast.*', 'kthread_should_.*', 'kthread_freezable_should_stop', '__hrtimer_run_queues', '__run_hrtimer', 'hrtimer_interrupt', 'local_apic_timer_interrupt',
   '__sysvec_.*', 'sysvec_.*', 'smp_\\w*apic_timer_interrupt\\w*', 'apic_timer_interrupt', 'local_apic_timer_interrupt', 'arch_timer_handler_.*', 'handle_percpu_devid_irq',
   'handle_domain_irq', 'generic_handle_domain_irq', 'gic_handle_irq', 'call_on_irq_stack', 'do_interrupt_handler', 'el1_interrupt',
   'el1h_64_irq.*', 'el1_irq', '__irq_svc', 'handle_irq.*', 'irq_exit.*', '__irq_exit_rcu', 'rcu_irq_exit.*', 'nmi_handle', 'default_do_nmi',
@@ -112,6 +114,10 @@ export const SKIPPED_FRAMES: readonly string[] = [
   'kobject_.*', '__kobject_.*', 'device_del', 'device_unregister', 'device_add', 'put_device', 'device_destroy', 'get_device_parent', 'usb_kill_urb', 'usb_kill_anchored_urbs',
   'usb_start_wait_urb', 'usb_bulk_msg', 'usb_control_msg', 'usb_interrupt_msg', 'usb_unlink_urb', 'usb_poison_urb', 'usb_free_urb',
   'dev_vprintk_emit', '(?:_|__)?dev_printk.*', '_dev_(?:emerg|alert|crit|err|warn|notice|info)',
+  // Port and memory-mapped I/O accessors (and the logic PIO indirection behind them): a fault in one is the access
+  // its caller asked for.
+  '__raw_(?:read|write)[bwlq]', '(?:read|write)[bwlq](?:_relaxed)?', 'io(?:read|write)(?:8|16|32|64)(?:be)?(?:_rep)?', '(?:in|out)[bwl](?:_p)?',
+  'logic_(?:in|out)[bwl]', '(?:__)?(?:ins|outs)[bwl]', 'mmio_(?:in|out)[bwl]',
   // Socket buffer accessors that check their caller's arithmetic.
   '(?:__)?skb_pull', '(?:__)?skb_put', '(?:__)?skb_push', 'pskb_may_pull', 'skb_panic', 'skb_over_panic', 'skb_under_panic',
   // Entry code: where a task enters the kernel, never what it did there.
@@ -185,9 +191,19 @@ export const STALL_ANCHOR_FRAMES: readonly string[] = [
   'cpu_startup_entry', 'do_idle', 'cpu_idle_loop',
 ];
 
+/**
+ * Page faults dispatch to the mapping's fault handler; they count as dispatchers only in a stack that has no other
+ * (a fault taken by user space): a fault inside a system call's copy to or from user memory is that call's work.
+ */
+export const STALL_FAULT_ANCHOR_FRAMES: readonly string[] = [
+  '(?:__)?do_fault', 'do_(?:read|cow|shared)_fault', 'do_page_mkwrite', '(?:__)?handle_mm_fault', 'do_user_addr_fault', '(?:__)?do_page_fault',
+  'do_mem_abort', 'do_translation_fault', 'exc_page_fault',
+];
+
 const compile = (names: readonly string[]): RegExp => new RegExp(`^(?:${names.join('|')})$`);
 const SKIPPED = compile(SKIPPED_FRAMES);
 const STALL_ANCHOR = compile(STALL_ANCHOR_FRAMES);
+const STALL_FAULT_ANCHOR = compile(STALL_FAULT_ANCHOR_FRAMES);
 
 /** Answers for function names already seen: reports repeat the same few hundred names over and over. */
 class NameCache<T> {
@@ -209,7 +225,19 @@ class NameCache<T> {
 
 const SKIPPED_PART = new RegExp(`^_*(?:${SKIPPED_FRAME_PARTS.join('|')})`);
 const skipped = new NameCache((fn) => SKIPPED.test(fn) || SKIPPED_PART.test(fn));
-const anchors = new NameCache((fn) => STALL_ANCHOR.test(fn));
+/** 2: a dispatcher; 1: a page fault's (see STALL_FAULT_ANCHOR_FRAMES); 0: neither. */
+const anchors = new NameCache((fn) => (STALL_ANCHOR.test(fn) ? 2 : STALL_FAULT_ANCHOR.test(fn) ? 1 : 0));
+
+/**
+ * fail_dump()'s callers: a stack that holds one is the dump fault injection prints with `FAULT_INJECTION: forcing a
+ * failure.`, never another report's.
+ */
+export const FAULT_INJECTION_FRAMES: readonly string[] = ['should_fail(?:_ex|_alloc|_usercopy)?', 'fail_dump'];
+const FAULT_INJECTION = compile(FAULT_INJECTION_FRAMES);
+
+export function isFaultInjectionFrame(fn: string): boolean {
+  return fn.charCodeAt(0) !== 95 /* _ */ && (fn.startsWith('should_fail') || fn === 'fail_dump') && FAULT_INJECTION.test(fn);
+}
 
 /** True when a (normalised) function never names a bug. */
 export function isSkippedFrame(fn: string): boolean {
@@ -217,7 +245,11 @@ export function isSkippedFrame(fn: string): boolean {
 }
 
 export function isStallAnchorFrame(fn: string): boolean {
-  return anchors.get(fn);
+  return anchors.get(fn) === 2;
+}
+
+export function isStallFaultAnchorFrame(fn: string): boolean {
+  return anchors.get(fn) === 1;
 }
 
 const COMPILER_SUFFIX = /\.(?:isra|constprop|part|cold|lto_priv|llvm|localalias|specialized|cfi_jt|cfi)(?:\.\d+)*$|\.\d+$|_noprof$/;

@@ -2,7 +2,7 @@
 // and its alternatives, severity, and the excerpt.
 
 import { FAULT_SEVERITY_ORDER, type FaultClass, type FaultSeverity, type KernelEvent } from '../model/fault.js';
-import { isSkippedFrame, isStallAnchorFrame, normalizeFunction, parseFrame, type Frame } from './frames.js';
+import { isFaultInjectionFrame, isSkippedFrame, isStallAnchorFrame, isStallFaultAnchorFrame, normalizeFunction, parseFrame, type Frame } from './frames.js';
 import type { KernelLogRule, StackRule } from './rules.js';
 import { allowIndent } from './line-match.js';
 import { fillTemplate } from './title.js';
@@ -75,12 +75,16 @@ export function buildEvent(report: CollectedReport): KernelEvent {
   }
   let corrupted = false;
   if (rule.stack) {
-    const frame = isInterleaved(report) ? null : findGuiltyFrame(report, rule.stack);
+    const frame = isInterleaved(report) || hasFaultInjectionDump(report, rule.stack) ? null : findGuiltyFrame(report, rule.stack);
     values.frame = frame ?? 'corrupted';
     corrupted = frame === null;
   }
-  const template = missingField && rule.fallbackTitle ? rule.fallbackTitle : rule.title;
+  let template = missingField && rule.fallbackTitle ? rule.fallbackTitle : rule.title;
   if (missingField && rule.fallbackTitle) corrupted = true;
+  if (rule.bareTitle !== undefined && isBare(report)) {
+    template = rule.bareTitle;
+    corrupted = true;
+  }
   const title = fillTemplate(template, report.groups, values, rule.aliases);
   const alt = [...new Set((rule.alt ?? []).map((t) => fillTemplate(t, report.groups, values, rule.aliases)))].filter((t) => t !== title);
   const endLine = report.startLine + report.lines.length - 1;
@@ -120,6 +124,37 @@ function isInterleaved(report: CollectedReport): boolean {
     if (cpu?.[1] === pid) return true;
   }
   return false;
+}
+
+/**
+ * Fault injection's dump (its `should_fail` stack) printed between the header and the report's own stack: the
+ * report's lines and that dump's cannot be told apart, so the report is corrupted.
+ */
+function hasFaultInjectionDump(report: CollectedReport, stack: StackRule): boolean {
+  const { messages, headerIndex } = report;
+  let end = report.callTrace;
+  if (stack.after) {
+    const tolerant = allowIndent(stack.after);
+    end = -1;
+    for (let i = headerIndex + 1; i < messages.length && end === -1; i++) if (tolerant.test(messages.at(i))) end = i;
+  }
+  for (let i = headerIndex + 1; i < end; i++) {
+    const message = messages.at(i);
+    if (!message.includes('should_fail') && !message.includes('fail_dump')) continue;
+    const frame = parseFrame(message, i);
+    if (frame?.kind === 'trace' && frame.reliable && isFaultInjectionFrame(frame.fn)) return true;
+  }
+  return false;
+}
+
+/** Lines of a report's banner (the kernel version, rules, blank lines), or the scrap of a line cut off. */
+const BANNER_LINE = /^(?:[-=]{3,}.*|.*\b(?:Not tainted|Tainted: ).*|\S{0,2}\s*)$/;
+
+/** Nothing but the header and its banner was printed. */
+function isBare(report: CollectedReport): boolean {
+  const { messages, headerIndex } = report;
+  for (let i = headerIndex + 1; i < messages.length; i++) if (!BANNER_LINE.test(messages.at(i).trim())) return false;
+  return true;
 }
 
 function readField(report: CollectedReport, pattern: RegExp, within = Infinity): string | undefined {
@@ -240,7 +275,7 @@ export function findGuiltyFrame(report: CollectedReport, stack: StackRule): stri
         break;
       }
     } else if (stack.pick === 'entry') {
-      const found = pickEntryFrame(messages, sectionStart, sectionEnd, frameAt, stack, trust);
+      const found = pickEntryFrame(messages, headerIndex, sectionStart, sectionEnd, frameAt, stack, trust);
       if (found) return found;
     } else {
       if (stack.names) {
@@ -254,7 +289,11 @@ export function findGuiltyFrame(report: CollectedReport, stack: StackRule): stri
       }
       for (let i = sectionStart; i < sectionEnd; i++) {
         for (let frame = frameAt(i); frame; frame = frame.caller ?? null) {
-          if (frame.kind === 'trace' && frame.reliable && usable(frame.fn, stack)) return frame.fn;
+          if (frame.kind !== 'trace' || !frame.reliable) continue;
+          // Fault injection's own dump (`FAULT_INJECTION: forcing a failure.`) printed into the report: the
+          // stack is not this report's.
+          if (isFaultInjectionFrame(frame.fn)) return null;
+          if (usable(frame.fn, stack)) return frame.fn;
         }
       }
     }
@@ -276,6 +315,7 @@ function indexOf(messages: ReportMessages, pattern: RegExp, from: number, to: nu
  */
 function pickEntryFrame(
   messages: ReportMessages,
+  headerIndex: number,
   from: number,
   to: number,
   frameAt: (i: number) => Frame | null,
@@ -284,6 +324,9 @@ function pickEntryFrame(
 ): string | null {
   let current: Frame[] = [];
   let needsInterrupt = false;
+  // The work function a kworker's stack runs (`Workqueue: events fn`): its dispatcher when the trace is cut short.
+  let work: string | null = null;
+  for (let i = headerIndex + 1; i < from && work === null; i++) work = workFunctionOf(messages.at(i));
   // Stacks are judged as soon as they end: a long report is read only as far as its first telling stack.
   for (let i = from; i <= to; i++) {
     const frame = i < to ? frameAt(i) : null;
@@ -291,10 +334,15 @@ function pickEntryFrame(
     const boundary = i === to || (frame === null && current.length > 0 && startsStack(messages.at(i)) && current.some((f) => f.kind === 'trace'));
     if (boundary) {
       const own = !stack.foreign || !(needsInterrupt || current.some((f) => stack.foreign!.selfDump.test(f.fn))) || current.some((f) => INTERRUPT_FRAME.test(f.fn));
-      const found = own ? judgeStallStack(current, stack) : null;
+      const found = own ? judgeStallStack(current, stack, work) : null;
       if (found) return found;
       current = [];
       needsInterrupt = false;
+      work = null;
+    }
+    if (frame === null && i < to) {
+      const named = workFunctionOf(messages.at(i));
+      if (named !== null) work = named;
     }
     const trusted = trust?.[i] ?? 'own';
     if (trusted === 'foreign') continue;
@@ -345,15 +393,28 @@ function markTrust(messages: ReportMessages, from: number, foreign: NonNullable<
   return marks;
 }
 
-/** What one stack of a stall names: see pickEntryFrame. */
-function judgeStallStack(candidates: readonly Frame[], stack: StackRule): string | null {
+const WORKQUEUE_LINE = /^\s*Workqueue: \S+ ([A-Za-z_$][\w.$]*)/;
+
+function workFunctionOf(message: string): string | null {
+  if (!message.includes('Workqueue: ')) return null;
+  const m = WORKQUEUE_LINE.exec(message);
+  return m ? normalizeFunction(m[1]!) : null;
+}
+
+/**
+ * What one stack of a stall names: see pickEntryFrame. A stack that reaches no dispatcher (cut short) of a kworker
+ * names the work function its `Workqueue:` line shows (`work`).
+ */
+function judgeStallStack(candidates: readonly Frame[], stack: StackRule, work: string | null): string | null {
   for (const f of candidates) {
     const name = stallNameOf(f.fn);
     if (name) return name;
   }
   let closest: string | null = null;
+  const faultAnchors = !candidates.some((f) => isStallAnchorFrame(f.fn));
+  const isAnchor = (fn: string): boolean => isStallAnchorFrame(fn) || (faultAnchors && isStallFaultAnchorFrame(fn));
   for (const f of candidates) {
-    if (isStallAnchorFrame(f.fn)) {
+    if (isAnchor(f.fn)) {
       if (closest) return closest;
       // A dispatcher with nothing above it may be what the next one called (`kvm_vm_compat_ioctl`).
       if (usable(f.fn, stack)) closest = f.fn;
@@ -361,5 +422,6 @@ function judgeStallStack(candidates: readonly Frame[], stack: StackRule): string
       closest = f.fn;
     }
   }
-  return candidates.find((f) => usable(f.fn, stack) && !isStallAnchorFrame(f.fn))?.fn ?? null;
+  if (work !== null && candidates.length > 0 && usable(work, stack)) return work;
+  return candidates.find((f) => usable(f.fn, stack) && !isAnchor(f.fn))?.fn ?? null;
 }

@@ -75,6 +75,12 @@ export interface KernelLogRule {
   title: string;
   /** Used instead of `title` when a field the title needs is missing from the report. */
   fallbackTitle?: string;
+  /**
+   * Used instead of `title` when nothing of the report's body was printed (the console cut it off after the header
+   * and its banner: the kernel version line, rules of dashes): what the report is about is lost, so it is named by
+   * its header (`WARNING: possible circular locking dependency detected`). The event is corrupted.
+   */
+  bareTitle?: string;
   /** Other titles for the same bug (same placeholders). */
   alt?: readonly string[];
   /** Present when the title names a function (`{frame}`); without a readable one the title ends `in corrupted`. */
@@ -647,16 +653,18 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     name: 'lockdep-circular',
     class: 'LOCKDEP',
     header: 'possible circular locking dependency',
-    pattern: /^(?:WARNING: |\[ INFO: )possible circular locking dependency detected/,
+    pattern: /^(?:(WARNING): |\[ (INFO): )possible circular locking dependency detected/,
     title: 'possible deadlock in {frame}',
+    bareTitle: '{1}{2}: possible circular locking dependency detected',
     stack: { from: ['at', 'trace'], after: /^-> #0/, until: /^\s*$/ },
   },
   {
     name: 'lockdep-deadlock',
     class: 'LOCKDEP',
     header: ['possible recursive locking', 'lock inversion'],
-    pattern: /^(?:WARNING: |\[ INFO: )(?:possible recursive locking detected|possible irq lock inversion dependency detected)/,
+    pattern: /^(?:(WARNING): |\[ (INFO): )(possible recursive locking detected|possible irq lock inversion dependency detected)/,
     title: 'possible deadlock in {frame}',
+    bareTitle: '{1}{2}: {3}',
     stack: LOCKDEP_STACK,
   },
   {
@@ -672,8 +680,9 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     name: 'lockdep-inconsistent',
     class: 'LOCKDEP',
     header: 'inconsistent lock state',
-    pattern: /^(?:WARNING: |\[ INFO: )inconsistent lock state/,
+    pattern: /^(?:(WARNING): |\[ (INFO): )inconsistent lock state/,
     title: 'inconsistent lock state in {frame}',
+    bareTitle: '{1}{2}: inconsistent lock state',
     stack: LOCKDEP_TRACE,
   },
   {
@@ -707,6 +716,7 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     header: 'suspicious RCU usage',
     pattern: /^(?:(WARNING): |\[ (INFO): )suspicious RCU usage/,
     title: '{1}{2}: suspicious RCU usage in {frame}',
+    bareTitle: '{1}{2}: suspicious RCU usage',
     stack: { from: ['trace'], after: /^stack backtrace:/, skip: RCU_USAGE_SKIP },
   },
   {
@@ -792,6 +802,8 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     pattern: /^ODEBUG: \w+ \w+ \(active state \d+\)/,
     title: 'WARNING: ODEBUG bug in {frame}',
     stack: { from: ['trace'], skip: ODEBUG_SKIP },
+    // Kernels that print it through WARN() print it as the message after their `WARNING: … lib/debugobjects.c` line.
+    followUp: 'before-stack',
   },
   {
     name: 'odebug-warning',

@@ -22,6 +22,11 @@ export interface BaseImage {
   source: string;
 }
 
+/** The engine's command on a host with these facts: `podman` where podman answers, else `docker`. */
+export function engineCli(facts: { engine?: { name?: string } | null } | null | undefined): string {
+  return facts?.engine?.name === 'podman' ? 'podman' : 'docker';
+}
+
 const HOST_BUSYBOX = ['/bin/busybox', '/usr/bin/busybox', '/usr/lib/busybox/busybox', '/sbin/busybox'];
 const RUNNER_BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'];
 
