@@ -102,6 +102,8 @@ export interface RunStartEvent extends EventBase {
   pairs?: Record<string, string[]>;
   retries: number;
   runner: RunnerFacts | null;
+  /** The runner's process and machine, so `gauntlet clean` can tell a run still in progress from an interrupted one. */
+  process?: { pid: number; hostname: string };
 }
 
 export interface HostFactsEvent extends EventBase {

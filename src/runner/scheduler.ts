@@ -2,6 +2,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import pLimit from 'p-limit';
@@ -166,6 +167,7 @@ export class Run {
       pairs: Object.fromEntries(jobs.map(({ host, suites }) => [host.name, suites.map((suite) => suite.name)])),
       retries: plan.retries,
       runner,
+      process: { pid: process.pid, hostname: hostname() },
     };
     this.record(start);
     this.markStartRecorded();

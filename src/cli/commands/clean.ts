@@ -1,6 +1,9 @@
 // `gauntlet clean`: removes from the selected hosts what interrupted runs left behind (their containers,
 // images, volumes, networks, namespaces, veths, cgroups, mounts, loop devices, workspaces and fill files).
 
+import { readdir, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { GauntletError } from '../../model/index.js';
 import { EXIT } from '../errors.js';
@@ -8,19 +11,59 @@ import { addInventoryOptions, type InventoryOptions } from '../options.js';
 
 interface CleanOptions extends InventoryOptions {
   run?: string;
+  out: string;
   json?: boolean;
+}
+
+/**
+ * Runs still in progress on this machine: a report folder whose journal has no `run-end` and whose runner
+ * process is alive here. Their objects are not leftovers.
+ */
+async function findRunsInProgress(reportsDir: string): Promise<string[]> {
+  const entries = await readdir(reportsDir, { withFileTypes: true }).catch(() => []);
+  const active: string[] = [];
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue;
+    const journal = await readFile(join(reportsDir, entry.name, 'journal.jsonl'), 'utf8').catch(() => null);
+    if (journal === null || journal.includes('"type":"run-end"')) continue;
+    let start: { runId?: string; process?: { pid?: number; hostname?: string } };
+    try {
+      start = JSON.parse(journal.split('\n', 1)[0]!) as typeof start;
+    } catch {
+      continue;
+    }
+    const pid = start.process?.pid;
+    if (!start.runId || typeof pid !== 'number' || start.process?.hostname !== hostname()) continue;
+    if (await isAlive(pid)) active.push(start.runId);
+  }
+  return active;
+}
+
+/** A process that exists and has not ended (an unreaped zombie has ended). */
+async function isAlive(pid: number): Promise<boolean> {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  return stat === null || !/^\d+ \(.*\) Z /s.test(stat);
 }
 
 export function registerCleanCommand(program: Command): void {
   const command = program
     .command('clean')
     .description("Remove what interrupted runs left on the selected hosts: every object marked with a run's label or name, and nothing else.")
-    .option('--run <run-id>', 'only this run\'s leftovers (default: every run\'s; do not clean hosts a run is still using)')
+    .option('--run <run-id>', "only this run's leftovers (default: every run's, except runs still in progress on this machine)")
+    .option('-o, --out <dir>', 'the reports folder in which runs in progress are looked for', 'reports')
     .option('--json', 'print a JSON array, one object per host');
   addInventoryOptions(command);
   command.addHelpText(
     'after',
     [
+      '',
+      'Without --run, runs still in progress on this machine (a report folder under --out whose journal has no end and',
+      "whose runner process is alive) are left alone; runs from other machines are not known here: clean their hosts with --run.",
       '',
       'Objects are found by their marks: engine objects labelled gauntlet.run=<run-id>; namespaces, cgroups, workspaces',
       '(/var/tmp/gauntlet-<run-id>-…) and fill files named gauntlet-<run-id>-…; veths named gtl<4 hex of the run id>….',
@@ -39,6 +82,8 @@ export function registerCleanCommand(program: Command): void {
     }
     const inventory = await loadInventory(options.inventory);
     const hosts = selectHosts(inventory, options.limit);
+    const inProgress = options.run ? [] : await findRunsInProgress(options.out);
+    if (inProgress.length > 0 && !options.json) process.stdout.write(`runs in progress on this machine, left alone: ${inProgress.join(', ')}\n`);
     const results = await Promise.all(
       hosts.map(async (host) => {
         const connection = await connectHost(host, { acceptNewHostKeys: options.acceptNewHostKeys });
@@ -51,7 +96,7 @@ export function registerCleanCommand(program: Command): void {
               return transport.docker();
             },
           };
-          const result = await cleanHost(kitHost, options.run ? { runId: options.run } : {});
+          const result = await cleanHost(kitHost, options.run ? { runId: options.run } : { exceptRunIds: inProgress });
           return { host: host.name, id: host.id, error: null, ...result };
         } catch (err) {
           return { host: host.name, id: host.id, error: describeError(err), removed: [], problems: [] };

@@ -15,6 +15,8 @@ export interface KitHost {
 export interface CleanScope {
   runId?: string;
   suite?: string;
+  /** Without `runId`: runs whose objects stay (runs still in progress). */
+  exceptRunIds?: readonly string[];
 }
 
 export interface CleanResult {
@@ -156,7 +158,16 @@ export function compareInventories(before: HostInventory, after: HostInventory, 
 }
 
 /** Anchored patterns for the names (folders, namespaces, cgroups) and veths of a scope. */
-function namePatterns(scope: CleanScope): { name: string; link: string } {
+function namePatterns(scope: CleanScope): { name: string; link: string; except: string; exceptLink: string } {
+  const except = (scope.exceptRunIds ?? []).filter(isRunId);
+  const exceptPatterns = {
+    except: except.length > 0 ? `^gauntlet-(${except.join('|')})-` : '^$',
+    exceptLink: except.length > 0 ? `^gtl(${except.map((id) => id.slice(-4)).join('|')})` : '^$',
+  };
+  return { ...namePatternsOf(scope), ...exceptPatterns };
+}
+
+function namePatternsOf(scope: CleanScope): { name: string; link: string } {
   if (scope.runId !== undefined && !isRunId(scope.runId)) throw new Error(`run id ${JSON.stringify(scope.runId)} is not of the form 20261122-103000-ab12`);
   if (scope.suite !== undefined && scope.runId === undefined) throw new Error('a suite scope needs its run id');
   if (scope.runId === undefined) return { name: `^${ANY_RUN_NAME}`, link: `^${ANY_RUN_LINK}$` };
@@ -172,13 +183,15 @@ function namePatterns(scope: CleanScope): { name: string; link: string } {
  * line per object.
  */
 function cleanupScript(scope: CleanScope, dataRoot: string | null): string {
-  const { name, link } = namePatterns(scope);
+  const { name, link, except, exceptLink } = namePatterns(scope);
   return String.raw`
 NAME_RE=${shellQuote(name)}
 LINK_RE=${shellQuote(link)}
+EXCEPT_RE=${shellQuote(except)}
+EXCEPT_LINK_RE=${shellQuote(exceptLink)}
 DATA_ROOT=${shellQuote(dataRoot ?? '')}
 WS_ROOT=${WORKSPACE_ROOT}
-owned() { printf '%s\n' "$1" | grep -Eq "$NAME_RE"; }
+owned() { printf '%s\n' "$1" | grep -Eq "$NAME_RE" && ! printf '%s\n' "$1" | grep -Eq "$EXCEPT_RE"; }
 # 1. processes whose command line names a workspace of the scope
 victims=""
 for cmd in /proc/[0-9]*/cmdline; do
@@ -219,6 +232,7 @@ done
 # 4. veths left in this namespace
 for dev in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//'); do
   printf '%s\n' "$dev" | grep -Eq "$LINK_RE" || continue
+  printf '%s\n' "$dev" | grep -Eq "$EXCEPT_LINK_RE" && continue
   # Deleting one end of a veth pair deletes the other.
   if ip link del "$dev" 2>/tmp/.gauntlet-clean.$$; then echo "removed link $dev"; elif ip link show "$dev" >/dev/null 2>&1; then echo "problem link $dev: $(head -c 200 /tmp/.gauntlet-clean.$$)"; fi
 done
@@ -259,6 +273,8 @@ export async function cleanHost(host: KitHost, scope: CleanScope = {}): Promise<
   const dataRoot = await engineDataRoot(host.docker);
   const labels = [scope.runId ? `${RUN_LABEL}=${scope.runId}` : RUN_LABEL, ...(scope.suite ? [`${SUITE_LABEL}=${scope.suite}`] : [])];
   const filters = JSON.stringify({ label: labels });
+  const kept = new Set(scope.runId ? [] : (scope.exceptRunIds ?? []));
+  const ours = (item: { Labels?: Record<string, string> | null }): boolean => !kept.has(item.Labels?.[RUN_LABEL] ?? '');
   if (dataRoot !== null) {
     // Processes from workspaces first would stop a second engine; the host's engine objects go now.
     const attempt = async (kind: string, name: string, remove: () => Promise<unknown>) => {
@@ -270,15 +286,15 @@ export async function cleanHost(host: KitHost, scope: CleanScope = {}): Promise<
         problems.push(`${kind} ${name}: ${describeError(err)}`);
       }
     };
-    const containers = await host.docker.listContainers({ all: true, filters }).catch(() => []);
+    const containers = (await host.docker.listContainers({ all: true, filters }).catch(() => [])).filter(ours);
     for (const c of containers) await attempt('container', `${c.Names?.[0]?.replace(/^\//, '') ?? ''} (${c.Id.slice(0, 12)})`, () => host.docker.getContainer(c.Id).remove({ force: true, v: true }));
-    const volumes = await host.docker.listVolumes({ filters }).then((list) => list.Volumes ?? [], () => []);
+    const volumes = (await host.docker.listVolumes({ filters }).then((list) => list.Volumes ?? [], () => [])).filter(ours);
     for (const v of volumes) await attempt('volume', v.Name, () => host.docker.getVolume(v.Name).remove());
-    const networks = await host.docker.listNetworks({ filters }).catch(() => []);
+    const networks = (await host.docker.listNetworks({ filters }).catch(() => [])).filter(ours);
     for (const n of networks) await attempt('network', n.Name, () => host.docker.getNetwork(n.Id).remove());
     // Images built on others go first: a few passes remove a whole chain.
     for (let pass = 0; pass < 5; pass++) {
-      const images = await host.docker.listImages({ all: true, filters }).catch(() => []);
+      const images = (await host.docker.listImages({ all: true, filters }).catch(() => [])).filter(ours);
       if (images.length === 0) break;
       const before = problems.length;
       for (const image of images) {

@@ -8,3 +8,5 @@ export { Latencies, type MetricSink } from './latency.js';
 export { buildBaseImage, engineCli, labelChanges, labelOptions, type BaseImage, type BaseImageOptions, type ImageHost } from './images.js';
 export { cleanHost, compareInventories, takeInventory, type CleanResult, type CleanScope, type HostInventory, type InventoryTolerance, type KitHost } from './hygiene.js';
 export { guardHost, type GuardedHost, type HostGuard } from './guard.js';
+export { chainIds, imageConfig, makeLayer, readTar, sha256Digest, writeSaveArchive, writeTar, type ArchiveImage, type ArchiveLayer, type LayerFile, type ReadTarEntry, type TarEntry } from './layer-archive.js';
+export { DeadlineError, demuxEngineOutput, execInContainer, readContainerOutput, withDeadline, type ContainerCommandResult, type ExecOptions } from './container-exec.js';

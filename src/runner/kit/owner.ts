@@ -14,8 +14,8 @@ export const WORKSPACE_ROOT = '/var/tmp';
 
 /** Run ids look like `20261122-103000-ab12` (see createRunId). */
 const RUN_ID = /^\d{8}-\d{6}-[0-9a-f]{4}$/;
-/** Any run's name prefix, for cleaning every run's leftovers. */
-export const ANY_RUN_NAME = String.raw`gauntlet-\d{8}-\d{6}-[0-9a-f]{4}-`;
+/** Any run's name prefix, for cleaning every run's leftovers (a POSIX extended regular expression, for grep -E). */
+export const ANY_RUN_NAME = "gauntlet-[0-9]{8}-[0-9]{6}-[0-9a-f]{4}-";
 /** Any run's veth names. */
 export const ANY_RUN_LINK = String.raw`gtl[0-9a-f]{4}[0-9a-z]+`;
 
