@@ -12,7 +12,9 @@ export function createPortStream(port: MessagePort): Duplex {
       port.ref();
     },
     write(chunk: Buffer, _encoding, callback) {
-      port.postMessage({ kind: 'data', chunk: new Uint8Array(chunk) } satisfies PortMessage);
+      // Node's HTTP client ends a request with an empty write; relayed late, after an engine that answered and
+      // closed, it would fail with EPIPE and fail a request that succeeded. Empty writes carry nothing: drop them.
+      if (chunk.length > 0) port.postMessage({ kind: 'data', chunk: new Uint8Array(chunk) } satisfies PortMessage);
       callback();
     },
     final(callback) {
