@@ -9,6 +9,10 @@ import { GauntletError } from '../../model/index.js';
 import { EXIT } from '../errors.js';
 import { addInventoryOptions, type InventoryOptions } from '../options.js';
 
+/** Passes at most, and the pause before each further one, for leftovers that land late. */
+const LATE_PASSES = 3;
+const LATE_PASS_DELAY_MS = 5000;
+
 interface CleanOptions extends InventoryOptions {
   run?: string;
   out: string;
@@ -96,8 +100,19 @@ export function registerCleanCommand(program: Command): void {
               return transport.docker();
             },
           };
-          const result = await cleanHost(kitHost, options.run ? { runId: options.run } : { exceptRunIds: inProgress });
-          return { host: host.name, id: host.id, error: null, ...result };
+          const scope = options.run ? { runId: options.run } : { exceptRunIds: inProgress };
+          // An engine operation the killed runner started (an image load, a commit) can still land after the
+          // first pass: after a pass that found something, look again until one finds nothing.
+          const removed: string[] = [];
+          let problems: string[] = [];
+          for (let pass = 0; pass < LATE_PASSES; pass++) {
+            if (pass > 0) await new Promise((resolve) => setTimeout(resolve, LATE_PASS_DELAY_MS));
+            const result = await cleanHost(kitHost, scope);
+            removed.push(...result.removed);
+            problems = result.problems;
+            if (result.removed.length === 0) break;
+          }
+          return { host: host.name, id: host.id, error: null, removed, problems };
         } catch (err) {
           return { host: host.name, id: host.id, error: describeError(err), removed: [], problems: [] };
         } finally {
