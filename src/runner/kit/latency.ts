@@ -26,6 +26,16 @@ export class Latencies {
     }
   }
 
+  /** Adds a duration measured elsewhere (on the host, by a script), in milliseconds. */
+  add(ms: number): void {
+    this.samples.push(ms);
+  }
+
+  /** Counts a failed operation measured elsewhere. */
+  addFailure(): void {
+    this.failures++;
+  }
+
   get count(): number {
     return this.samples.length;
   }
