@@ -56,15 +56,19 @@ async function engineDataRoot(docker: Docker): Promise<string | null> {
 
 const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
 
-/** Cgroups systemd creates and removes per login: not the suite's doing. */
-const TRANSIENT_CGROUP = String.raw`/(session-[0-9]+\.scope|user@[0-9]+\.service|run-[a-z0-9]+\.scope)(/|$)`;
+/**
+ * The cgroups a suite can leave behind or remove by mistake: its own (named `gauntlet-…`) and containers' (named
+ * by a 64-digit container id: `docker/<id>`, `docker-<id>.scope`, `libpod-<id>`). Others come and go with the
+ * host's own life (logins, services, other tools) and are not compared.
+ */
+const SUITE_CGROUP = '/gauntlet-|[0-9a-f]{64}';
 
 function inventoryScript(dataRoot: string | null): string {
   const df = dataRoot ? shellQuote(dataRoot) : '/';
   return [
     `echo '## netns'; ip netns list 2>/dev/null | awk '{print $1}'`,
     `echo '## links'; ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//'`,
-    `echo '## cgroups'; find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null | grep -Ev '${TRANSIENT_CGROUP}'`,
+    `echo '## cgroups'; find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null | grep -E '${SUITE_CGROUP}'`,
     // The suite's session and the engine may live in different mount namespaces: both are looked at.
     `echo '## mounts'; cat /proc/self/mountinfo 2>/dev/null | awk '{print "self " $5}'; cat /proc/1/mountinfo 2>/dev/null | awk '{print "init " $5}'`,
     `echo '## loops'; losetup -n -O NAME,BACK-FILE 2>/dev/null`,
