@@ -51,17 +51,17 @@ import {
 } from 'gauntlet/suite';
 
 const SIZES = {
-  quick: { layers: 200, deepImages: 1, depthLimit: 125, baseLayers: 3, maxBranch: 4, overLimitFresh: 10, listRounds: 10, dfRounds: 3, listLimitMs: 10_000, diskSlackMiB: 16 },
-  full: { layers: 2_000, deepImages: 4, depthLimit: 125, baseLayers: 5, maxBranch: 6, overLimitFresh: 126, listRounds: 50, dfRounds: 10, listLimitMs: 10_000, diskSlackMiB: 32 },
-  soak: { layers: 20_000, deepImages: 32, depthLimit: 125, baseLayers: 5, maxBranch: 8, overLimitFresh: 126, listRounds: 200, dfRounds: 20, listLimitMs: 30_000, diskSlackMiB: 128 },
+  quick: { layers: 200, deepImages: 1, depthLimit: 125, baseLayers: 3, maxBranch: 4, overLimitFresh: 10, listRounds: 10, dfRounds: 3, listLimitMs: 10_000, diskSlackMiB: 16, loadTimeoutMs: 50_000 },
+  full: { layers: 2_000, deepImages: 4, depthLimit: 125, baseLayers: 5, maxBranch: 6, overLimitFresh: 126, listRounds: 50, dfRounds: 10, listLimitMs: 10_000, diskSlackMiB: 32, loadTimeoutMs: 120_000 },
+  soak: { layers: 20_000, deepImages: 32, depthLimit: 125, baseLayers: 5, maxBranch: 8, overLimitFresh: 126, listRounds: 200, dfRounds: 20, listLimitMs: 30_000, diskSlackMiB: 128, loadTimeoutMs: 300_000 },
 };
 
 const sizes = sizesFor(params, SIZES);
 
-/** Each test's timeout: loading goes at 10 to 20 layers a second on a small host, so ten times what the layers need. */
-const TEST_TIMEOUT_MS = Math.max(60_000, sizes.layers * 500);
-/** How long one load may take before it counts as hung: well within the test's own timeout. */
-const LOAD_TIMEOUT_MS = Math.min(120_000, TEST_TIMEOUT_MS / 2);
+/** How long one load may take before it counts as hung (raise it for slow hosts, such as emulated VMs). */
+const LOAD_TIMEOUT_MS = sizes.loadTimeoutMs;
+/** Each test's timeout: loading goes at 10 to 20 layers a second on a small host, so ten times what the layers need, and room for two loads that hang. */
+const TEST_TIMEOUT_MS = Math.max(60_000, sizes.layers * 500, LOAD_TIMEOUT_MS * 2);
 
 meta({
   description: `Loads images up to the engine's layer depth limit, one past it (refused), and ${sizes.layers} layers of images sharing a base; runs containers on the deepest, lists images and disk use, and checks every layer is released on removal.`,
@@ -78,6 +78,7 @@ meta({
     dfRounds: 'disk-use reports (docker system df) timed while the layers exist; each one sizes every image',
     listLimitMs: 'longest an image listing or disk-use report may take',
     diskSlackMiB: 'how much more the storage driver\'s folder may hold after the removal than before the suite',
+    loadTimeoutMs: 'longest one image load may take before it counts as hung (raise it on slow hosts such as emulated VMs)',
   }),
 });
 
