@@ -550,7 +550,8 @@ async function storageLayout(): Promise<StorageLayout | string> {
   if (!root) return 'the engine reports no DockerRootDir';
   const layerDir = DRIVER_DIRS[driver];
   if (!layerDir) return `storage driver ${driver} keeps its layers in a layout this suite does not know`;
-  const readable = await host.run(`test -r '${root}/${layerDir}' && test -r '${root}/image/${driver}/layerdb' && test -x '${root}/${layerDir}'`);
+  // The layer database appears with the first image: on a freshly started engine it may not exist yet.
+  const readable = await host.run(`test -r '${root}/${layerDir}' && test -x '${root}/${layerDir}' && { [ ! -e '${root}/image/${driver}/layerdb' ] || test -r '${root}/image/${driver}/layerdb'; }`);
   if (readable.exitCode !== 0) return `${root}/${layerDir} or ${root}/image/${driver}/layerdb cannot be read by the suite's user on the host`;
   return { root, driver, layerDir };
 }
