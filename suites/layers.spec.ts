@@ -286,7 +286,8 @@ async function driverDirKb(): Promise<number> {
 
 /** Every entry name under the storage driver's folder (two levels: overlay2/<id>, vfs/dir/<id>, btrfs/subvolumes/<id>). */
 async function driverEntries(): Promise<Set<string>> {
-  const out = await host.checkOutput(`find ${shellQuote(store!.driverDir)} -mindepth 1 -maxdepth 2 -printf '%f\\n'`, { timeout: 300_000 });
+  // The engine may remove a folder while find walks it (a removal finishing): that is not an error of the listing.
+  const out = await host.checkOutput(`find ${shellQuote(store!.driverDir)} -mindepth 1 -maxdepth 2 -printf '%f\\n' 2>/dev/null; true`, { timeout: 300_000 });
   return new Set(out.split('\n').filter(Boolean));
 }
 
