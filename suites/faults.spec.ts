@@ -19,7 +19,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { host, meta, params } from 'gauntlet/suite';
+import { host, meta, numberParam, params } from 'gauntlet/suite';
 
 meta({
   description: 'Causes an OOM kill, a hung task, a soft lockup and a panic on the host, each with its expected kernel fault class.',
@@ -57,7 +57,6 @@ const OOM_IMAGE = 'gauntlet-faults-dd:latest';
 const DEFAULT_KEEPALIVE_INTERVAL_S = 5;
 const DEFAULT_KEEPALIVE_COUNT_MAX = 3;
 
-const numberParam = (name: string, fallback: number): number => (typeof params[name] === 'number' ? (params[name] as number) : fallback);
 const stringParam = (name: string, fallback: string): string => (typeof params[name] === 'string' ? (params[name] as string) : fallback);
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 const quote = (value: string): string => `'${value.replaceAll("'", "'\\''")}'`;
@@ -156,7 +155,7 @@ describe('faults', function () {
   it('oom kill in a memory-limited container', async function () {
     const id = await beginFault(FAULT_CLASS.OOM, this.test!.titlePath().join(' > '));
     await requireCommands(['docker', 'ldd', 'tar', 'dd']);
-    const limitMiB = numberParam('oomMemoryMiB', 32);
+    const limitMiB = numberParam(params, 'oomMemoryMiB', 32);
 
     // No registry: the host's dd plus the libraries it links (none when static) become a one-layer image.
     const ddPath = (
@@ -206,7 +205,7 @@ describe('faults', function () {
   });
 
   it('hung task', async function () {
-    const timeoutS = numberParam('hungTaskTimeoutS', 5);
+    const timeoutS = numberParam(params, 'hungTaskTimeoutS', 5);
     this.timeout((4 * timeoutS + 60) * 1000);
     const id = await beginFault(FAULT_CLASS.HUNG_TASK, this.test!.titlePath().join(' > '));
     await requireCommands(['fsfreeze', 'mkfs.ext4', 'mount', 'umount', 'sysctl', 'nohup']);
@@ -247,8 +246,8 @@ describe('faults', function () {
   });
 
   it('soft lockup', async function () {
-    const seconds = numberParam('softlockupSeconds', 12);
-    const threshS = numberParam('watchdogThreshS', 3);
+    const seconds = numberParam(params, 'softlockupSeconds', 12);
+    const threshS = numberParam(params, 'watchdogThreshS', 3);
     this.timeout((seconds + 120) * 1000);
     this.retries(0);
     const id = await beginFault(FAULT_CLASS.SOFT_LOCKUP, this.test!.titlePath().join(' > '));

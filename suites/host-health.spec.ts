@@ -5,7 +5,7 @@
 //   memAvailablePct (default 10)  at least this share of memory must be available
 
 import { expect } from 'chai';
-import { host, meta, params } from 'gauntlet/suite';
+import { host, meta, numberParam, params } from 'gauntlet/suite';
 
 meta({
   description: 'The kernel has not oopsed, warned or locked up since boot, and there are PIDs and memory to spare.',
@@ -25,7 +25,6 @@ const DAMAGE_FLAGS: Array<[bit: number, letter: string, meaning: string]> = [
   [14, 'L', 'a soft lockup occurred'],
 ];
 
-const numberParam = (name: string, fallback: number): number => (typeof params[name] === 'number' ? (params[name] as number) : fallback);
 
 describe('host health', () => {
   it('runs a kernel that has not oopsed, warned or locked up since boot', async () => {
@@ -39,7 +38,7 @@ describe('host health', () => {
     const [pidMax, tasks] = (await host.checkOutput('cat /proc/sys/kernel/pid_max; ls /proc | grep -c "^[0-9]"')).trim().split('\n').map(Number);
     const freePct = (100 * (pidMax! - tasks!)) / pidMax!;
     host.metric('pid_free_pct', Math.round(freePct * 10) / 10, '%');
-    expect(freePct, `${tasks} processes of pid_max ${pidMax}`).to.be.at.least(numberParam('pidHeadroomPct', 20));
+    expect(freePct, `${tasks} processes of pid_max ${pidMax}`).to.be.at.least(numberParam(params, 'pidHeadroomPct', 20));
   });
 
   it('has memory available', async () => {
@@ -47,6 +46,6 @@ describe('host health', () => {
     const kb = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(meminfo)?.[1]);
     const availablePct = (100 * kb('MemAvailable')) / kb('MemTotal');
     host.metric('mem_available_pct', Math.round(availablePct * 10) / 10, '%');
-    expect(availablePct).to.be.at.least(numberParam('memAvailablePct', 10));
+    expect(availablePct).to.be.at.least(numberParam(params, 'memAvailablePct', 10));
   });
 });

@@ -48,6 +48,7 @@ import {
   guardHost,
   host,
   meta,
+  numberParam,
   ownedLinkName,
   ownedName,
   ownerOf,
@@ -128,15 +129,9 @@ const SUITE = 'ns-cgroup';
 const owner = ownerOf(runId, SUITE);
 const guard = guardHost(host, owner);
 const sizes = sizesFor(params, SIZES);
-const numberParam = (name: string, fallback: number): number => {
-  const value = params[name];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new Error(`--param ${name}: expected a non-negative number, got ${JSON.stringify(value)}`);
-  return value;
-};
-const teardownLimitMs = numberParam('teardownLimitMs', 30_000);
-const oomEventWaitMs = numberParam('oomEventWaitMs', 10_000);
-const opTimeoutMs = numberParam('opTimeoutMs', 60_000);
+const teardownLimitMs = numberParam(params, 'teardownLimitMs', 30_000);
+const oomEventWaitMs = numberParam(params, 'oomEventWaitMs', 10_000);
+const opTimeoutMs = numberParam(params, 'opTimeoutMs', 60_000);
 
 const WS = owner.workspace;
 /** Where `ip netns` keeps its namespaces (iproute2's NETNS_RUN_DIR). */

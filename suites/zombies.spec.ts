@@ -27,6 +27,7 @@ import {
   guardHost,
   host,
   meta,
+  numberParam,
   ownedName,
   ownerOf,
   params,
@@ -66,15 +67,9 @@ const SUITE = 'zombies';
 const owner = ownerOf(runId, SUITE);
 const guard = guardHost(host, owner);
 const sizes = sizesFor(params, SIZES);
-const numberParam = (name: string, fallback: number): number => {
-  const value = params[name];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new Error(`--param ${name}: expected a non-negative number, got ${JSON.stringify(value)}`);
-  return value;
-};
-const minFreePids = numberParam('minFreePids', 2048);
-const reapTimeoutMs = numberParam('reapTimeoutMs', 10_000);
-const opTimeoutMs = numberParam('opTimeoutMs', 60_000);
+const minFreePids = numberParam(params, 'minFreePids', 2048);
+const reapTimeoutMs = numberParam(params, 'reapTimeoutMs', 10_000);
+const opTimeoutMs = numberParam(params, 'opTimeoutMs', 60_000);
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 /** Margin of PIDs over a flood for the container's own processes (PID 1, the exec'd shell, counting commands). */

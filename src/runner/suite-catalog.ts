@@ -4,6 +4,7 @@
 import Mocha from 'mocha';
 import type { SuiteMeta, SuiteRef } from '../model/index.js';
 import { installSuiteContext, type Host } from './suite-api.js';
+import { explainLoadError } from './suites.js';
 
 export interface SuiteDescription {
   name: string;
@@ -34,8 +35,11 @@ function collectTests(suite: Mocha.Suite, into: string[] = []): string[] {
   return into;
 }
 
-/** Loads each suite (in this process) and describes it; a suite that does not load is described by its error. */
-export async function describeSuites(refs: readonly SuiteRef[]): Promise<SuiteDescription[]> {
+/**
+ * Loads each suite (in this process) with `params` and describes it; a suite that does not load is described by
+ * its error (a suite that checks its parameters when it loads says which `--param` is wrong).
+ */
+export async function describeSuites(refs: readonly SuiteRef[], params: Record<string, unknown> = {}): Promise<SuiteDescription[]> {
   if (refs.some((ref) => /\.m?ts$/.test(ref.path))) {
     const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
     esm.register();
@@ -44,7 +48,7 @@ export async function describeSuites(refs: readonly SuiteRef[]): Promise<SuiteDe
   let declared: SuiteMeta = {};
   installSuiteContext({
     host: listingHost(),
-    params: {},
+    params,
     seed: 0,
     runId: '00000000-000000-0000',
     meta: (meta) => {
@@ -60,8 +64,7 @@ export async function describeSuites(refs: readonly SuiteRef[]): Promise<SuiteDe
       await mocha.loadFilesAsync();
       described.push({ name: ref.name, path: ref.path, digest: ref.digest, meta: declared, tests: collectTests(mocha.suite) });
     } catch (err) {
-      const message = ((err as Error)?.message ?? String(err)).split('\n').find((line) => line.trim() !== '') ?? String(err);
-      described.push({ name: ref.name, path: ref.path, digest: ref.digest, meta: {}, tests: [], loadError: message.trim() });
+      described.push({ name: ref.name, path: ref.path, digest: ref.digest, meta: {}, tests: [], loadError: await explainLoadError(ref.path, err) });
     }
   }
   return described;

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GauntletError, type SuiteRef } from '../model/index.js';
 
 /** Suite files are mocha specs in TypeScript or JavaScript (`name.spec.ts`, `name.js`, …). */
@@ -85,4 +85,20 @@ export async function resolveSuites(requested: string[], suitesDir: string): Pro
     byName.set(ref.name, ref.path);
   }
   return refs;
+}
+
+/**
+ * Why a suite file failed to load, as its author would want to read it. Mocha tries `require()` first and, for a
+ * TypeScript file, reports that attempt's error when `import()` fails too; but a suite in an ES module package
+ * only loads through `import()`, so the require error is noise (`(0, import_suite.meta) is not a function`). An
+ * ES module that failed keeps its error: importing it again gives the real one.
+ */
+export async function explainLoadError(path: string, mochaError: unknown): Promise<string> {
+  const real = await import(pathToFileURL(path).href).then(
+    () => null,
+    (err: unknown) => err,
+  );
+  const chosen = real ?? mochaError;
+  const message = chosen instanceof Error ? chosen.message : String(chosen);
+  return message.split('\n').find((line) => line.trim() !== '')?.trim() ?? message.trim();
 }

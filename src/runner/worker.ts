@@ -17,6 +17,7 @@ import {
 import { createHostHandle, RunnerClient } from './host-handle.js';
 import { testKey, type WorkerResume } from './rpc.js';
 import { brokenRequirement, unmetRequirement } from './requirements.js';
+import { explainLoadError } from './suites.js';
 import { installSuiteContext } from './suite-api.js';
 
 export interface WorkerInput {
@@ -137,7 +138,7 @@ async function loadSuite(ref: SuiteRef): Promise<LoadedSuite> {
   try {
     await mocha.loadFilesAsync();
   } catch (err) {
-    return { ref, mocha: null, meta: {}, tests: [], loadError: firstLine((err as Error).message ?? String(err)) };
+    return { ref, mocha: null, meta: {}, tests: [], loadError: await explainLoadError(ref.path, err) };
   }
   const meta = declaredMeta;
   if (input.timeoutMs === null && meta.timeoutMs !== undefined) replaceTimeout(mocha.suite, loadTimeoutMs, meta.timeoutMs);

@@ -1,4 +1,4 @@
-// `gauntlet clean` and `gauntlet suites` as a user runs them: bad input, a run in progress left alone, an
+// `gauntlet clean` and `gauntlet suites` as a user runs them, and suites' parameters checked by `run`: bad input, a run in progress left alone, an
 // interrupted run's leftovers removed.
 
 import { spawn } from 'node:child_process';
@@ -43,6 +43,8 @@ describe('gauntlet clean and gauntlet suites', function () {
     [['clean', '--run', 'latest'], 'gauntlet: --run: expected a run id like 20261122-103000-ab12 (a folder name under reports/), got "latest"'],
     [['suites', '--suite', 'no-such-suite'], 'gauntlet: --suite no-such-suite: expected a suite name in'],
     [['clean', '-i', '/nonexistent/hosts.yaml'], '/nonexistent/hosts.yaml: expected a readable inventory file, got ENOENT'],
+    [['run', '--suite', 'zombies', '--param', 'scale=huge'], 'gauntlet: zombies: --param scale: expected one of quick, full, soak, got "huge"'],
+    [['run', '--suite', 'zombies,ns-cgroup', '--param', 'minFreePids=lots'], 'gauntlet: zombies: --param minFreePids: expected a non-negative number, got "lots"'],
   ] as const) {
     it(`answers \`gauntlet ${args.join(' ')}\` with exit 2 and what was expected`, async () => {
       const result = await runCli([...args]);

@@ -2,7 +2,7 @@
 
 import { randomInt } from 'node:crypto';
 import type { Command } from 'commander';
-import { GauntletError } from '../../model/index.js';
+import { GauntletError, type SuiteRef } from '../../model/index.js';
 import { EXIT } from '../errors.js';
 import { addInventoryOptions, type InventoryOptions } from '../options.js';
 
@@ -74,6 +74,8 @@ export function registerRunCommand(program: Command): void {
     const workers = options.workers === undefined ? Math.min(hosts.length, DEFAULT_MAX_WORKERS) : parseCount('--workers', options.workers, 1);
     const live = Boolean(process.stdout.isTTY) && !process.env.CI;
 
+    await checkSuiteParams(suites, params);
+
     const run = new Run({
       inventory,
       hosts,
@@ -142,4 +144,21 @@ function parseSeconds(flag: string, text: string): number {
   const value = Number(text);
   if (!Number.isFinite(value) || value <= 0) throw new GauntletError('USAGE', `${flag}: expected a number of seconds > 0, got ${JSON.stringify(text)}`);
   return Math.round(value * 1000);
+}
+
+/**
+ * Loads the suites with the run's parameters before any host is reached: a suite that refuses a value when it
+ * loads (`--param scale=huge`) is bad input, exit 2, not a suite error on every host. A parameter that no suite
+ * documents is only warned about: a suite may read parameters it does not list.
+ */
+async function checkSuiteParams(suites: SuiteRef[], params: Record<string, unknown>): Promise<void> {
+  const { describeSuites } = await import('../../runner/suite-catalog.js');
+  const described = await describeSuites(suites, params);
+  const refused = described.filter((suite) => suite.loadError?.startsWith('--param ')).map((suite) => `${suite.name}: ${suite.loadError}`);
+  if (refused.length > 0) throw new GauntletError('USAGE', refused.length === 1 ? refused[0]! : `${refused.length} suites refuse their parameters`, { details: refused.length === 1 ? [] : refused });
+  const documented = new Set(described.flatMap((suite) => Object.keys(suite.meta.params ?? {})));
+  const unknown = Object.keys(params).filter((name) => !documented.has(name) && described.every((suite) => !suite.loadError));
+  for (const name of unknown) {
+    process.stderr.write(`gauntlet: warning: --param ${name}: no selected suite documents it (gauntlet suites lists their parameters)\n`);
+  }
 }

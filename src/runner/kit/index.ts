@@ -3,7 +3,7 @@
 
 export { ANY_RUN_LINK, ANY_RUN_NAME, RUN_LABEL, SUITE_LABEL, WORKSPACE_ROOT, isRunId, ownedLinkName, ownedName, ownerOf, type Owner } from './owner.js';
 export { seededRandom, type SeededRandom } from './random.js';
-export { SCALES, describeSizes, sizesFor, type Scale, type SizeTable } from './scale.js';
+export { SCALES, describeSizes, numberParam, sizesFor, type Scale, type SizeTable } from './scale.js';
 export { Latencies, type MetricSink } from './latency.js';
 export { buildBaseImage, engineCli, labelChanges, labelOptions, type BaseImage, type BaseImageOptions, type ImageHost } from './images.js';
 export { cleanHost, compareInventories, takeInventory, type CleanResult, type CleanScope, type HostInventory, type InventoryTolerance, type KitHost } from './hygiene.js';

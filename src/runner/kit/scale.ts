@@ -41,3 +41,13 @@ export function describeSizes<T extends Record<string, number>>(
   }
   return described;
 }
+
+/** A number parameter of its own (not a size): `params[name]`, else `fallback`; throws naming it when it is not a non-negative number. */
+export function numberParam(params: Record<string, unknown>, name: string, fallback: number): number {
+  const value = params[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new Error(`--param ${name}: expected a non-negative number, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
