@@ -6,6 +6,8 @@ import { registerClassifyCommand } from './commands/classify.js';
 import { registerCleanCommand } from './commands/clean.js';
 import { registerFactsCommand } from './commands/facts.js';
 import { registerLabCommand } from './commands/lab.js';
+import { registerQualifyCommand } from './commands/qualify.js';
+import { registerRankCommand } from './commands/rank.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerSuitesCommand } from './commands/suites.js';
@@ -30,6 +32,8 @@ export function buildProgram(version: string): Command {
   registerSuitesCommand(program);
   registerCleanCommand(program);
   registerLabCommand(program);
+  registerRankCommand(program);
+  registerQualifyCommand(program);
   return program;
 }
 

@@ -5,3 +5,4 @@ export * from './facts.js';
 export * from './errors.js';
 export * from './run.js';
 export * from './fault.js';
+export * from './rank.js';

@@ -4,3 +4,6 @@ export * from './journal.js';
 export * from './run-record.js';
 export * from './junit.js';
 export * from './terminal.js';
+export * from './junit-read.js';
+export * from './rank-output.js';
+export * from './qualification.js';

@@ -15,8 +15,13 @@ import { listFailedAttempts, type FailedAttempt } from './run-record.js';
 const sharedBuilder = ((junitReportBuilderModule as unknown as { default?: Builder }).default ??
   (junitReportBuilderModule as unknown as Builder));
 
+/** A new builder of its own for one report (never the package's shared default builder). */
+export function newJunitBuilder(): Builder {
+  return sharedBuilder.newBuilder();
+}
+
 /** The XML element type of the builder's underlying xmlbuilder tree. */
-type XmlElement = ReturnType<TestCase['build']>;
+export type XmlElement = ReturnType<TestCase['build']>;
 
 /** A test's output (and a failure's detail) keeps its last 1 MiB; what is cut is said at the top. */
 export const MAX_OUTPUT_BYTES = 1024 * 1024;
@@ -176,7 +181,7 @@ function bodyOf(detail: string | undefined, message: string | undefined): string
 }
 
 /** Runs `decorate` on the XML element a builder node makes, right after the builder made it. */
-function decorateOnBuild<T extends { build(parent: XmlElement): XmlElement }>(node: T, decorate: (element: XmlElement) => void): void {
+export function decorateOnBuild<T extends { build(parent: XmlElement): XmlElement }>(node: T, decorate: (element: XmlElement) => void): void {
   const build = node.build.bind(node);
   node.build = (parent: XmlElement): XmlElement => {
     const element = build(parent);
@@ -190,12 +195,12 @@ function findChild(element: XmlElement, name: string): XmlElement | undefined {
 }
 
 /** Deletes `skipped="N"` from the `<testsuites>` start tag (attribute values are quoted, with `"` escaped inside). */
-function removeRootSkippedCount(xml: string): string {
+export function removeRootSkippedCount(xml: string): string {
   return xml.replace(/^(<\?xml[^>]*\?>\s*<testsuites(?:\s+[\w.:-]+="[^"]*")*?)\s+skipped="\d+"/, '$1');
 }
 
 /** `2026-03-01T10:00:00` in UTC: the schemas' timestamp has no zone and no fraction. */
-function formatTimestamp(iso: string, fallback: string): string {
+export function formatTimestamp(iso: string, fallback: string): string {
   const time = Date.parse(iso);
   const date = new Date(Number.isNaN(time) ? Date.parse(fallback) || 0 : time);
   return date.toISOString().slice(0, 19);
@@ -230,13 +235,13 @@ function cleanXmlText(text: string): string {
 }
 
 /** One line: XML-safe, white space (newlines included) collapsed, at most `max` characters. */
-function cleanLine(text: string, max = MAX_MESSAGE_CHARS): string {
+export function cleanLine(text: string, max = MAX_MESSAGE_CHARS): string {
   const line = cleanXmlText(text).replace(/\s+/g, ' ').trim();
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
 /** Multi-line text for an element body: its last MAX_OUTPUT_BYTES, XML-safe. */
-function cleanBody(text: string): string {
+export function cleanBody(text: string): string {
   return cleanXmlText(keepTail(text, MAX_OUTPUT_BYTES));
 }
 
