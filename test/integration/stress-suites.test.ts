@@ -3,7 +3,7 @@
 // runner is killed in the middle and `gauntlet clean` removes what it left.
 
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -42,20 +42,7 @@ describe('stress suites on a netns sshd host with the real dockerd', function ()
     lab = await createNetnsLab({ prefix: 'gt-st', count: 1, subnet: 65 });
     dir = await mkdtemp(join(tmpdir(), 'gauntlet-stress-'));
     inventory = join(dir, 'hosts.yaml');
-    const [h] = lab.hosts;
-    await writeFile(
-      inventory,
-      [
-        'all:',
-        '  vars:',
-        '    ansible_user: root',
-        `    ansible_ssh_private_key_file: ${lab.clientKeyPath}`,
-        `    gauntlet_known_hosts: ${lab.knownHostsPath}`,
-        '  hosts:',
-        `    st1: {ansible_host: ${h!.address}}`,
-        '',
-      ].join('\n'),
-    );
+    await lab.writeInventory(inventory);
     transport = new SshTransport(specForNetnsHost(lab, 0));
     await transport.connect();
     host = {
@@ -102,7 +89,7 @@ describe('stress suites on a netns sshd host with the real dockerd', function ()
       expect(own.length, `${suite} test cases`).to.be.at.least(2);
       for (const c of own) expect(c.body, `${suite} > ${c.name}`).to.not.match(/<(failure|error|skipped)\b/);
       // Measurements are properties of the suite's <testsuite>, before its test cases.
-      const suiteElement = new RegExp(`<testsuite name="${suite} @ st1"[\\s\\S]*?(?=<testcase)`).exec(xml)?.[0] ?? '';
+      const suiteElement = new RegExp(`<testsuite name="${suite} @ ${lab.hosts[0]!.name}"[\\s\\S]*?(?=<testcase)`).exec(xml)?.[0] ?? '';
       const metrics = [...suiteElement.matchAll(/<property name="gauntlet\.metric\.([^"]+)" value="([^"]*)"/g)];
       expect(metrics.length, `${suite} metrics in the JUnit properties`).to.be.at.least(5);
       expect(metrics.some(([, name]) => /_p99_ms$/.test(name!)), `${suite} records p99 latencies`).to.equal(true);
