@@ -10,10 +10,11 @@ import { parseArgs } from 'node:util';
 import { BenchError, type BenchContext, type Benchmark } from './benchmark.js';
 import { classifyBenchmark } from './classify.js';
 import { factsBenchmark } from './facts.js';
+import { rankBenchmark } from './rank.js';
 import { runSuite10Benchmark, runSuite50Benchmark } from './run-suite.js';
 
 /** Every benchmark, in the order `npm run bench` runs them. */
-const BENCHMARKS: Benchmark[] = [factsBenchmark, runSuite10Benchmark, runSuite50Benchmark, classifyBenchmark];
+const BENCHMARKS: Benchmark[] = [factsBenchmark, runSuite10Benchmark, runSuite50Benchmark, classifyBenchmark, rankBenchmark];
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 const RESULTS_DIR = path.join(REPO_ROOT, 'bench', 'results');
