@@ -35,6 +35,7 @@ import {
   ownedName,
   ownerOf,
   params,
+  quoteShell,
   runId,
   seed,
   seededRandom,
@@ -110,7 +111,6 @@ interface OpResult {
   said: string;
 }
 
-const q = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
 const lastLines = (text: string, n = 2): string => text.trim().split('\n').filter(Boolean).slice(-n).join(' | ');
 
 /** The engine under test: the host's own (real data root) or a second one on a loop filesystem. */
@@ -172,12 +172,12 @@ function requireEngine(): Engine {
 /** The engine command on the host, for the host's own engine. */
 function realCli(): string {
   const socket = host.vars.gauntlet_docker_socket;
-  return typeof socket === 'string' ? `${engineCli(host.facts)} -H ${q(`unix://${socket}`)}` : engineCli(host.facts);
+  return typeof socket === 'string' ? `${engineCli(host.facts)} -H ${quoteShell(`unix://${socket}`)}` : engineCli(host.facts);
 }
 
 /** Runs a setup or check command on the engine that must succeed; the error names what failed. */
 async function engineOutput(what: string, command: string, timeoutS = sizes.opTimeoutS): Promise<string> {
-  const result = await host.run(`timeout -k 5 ${timeoutS} sh -c ${q(command)}`, { timeout: (timeoutS + 15) * 1000 });
+  const result = await host.run(`timeout -k 5 ${timeoutS} sh -c ${quoteShell(command)}`, { timeout: (timeoutS + 15) * 1000 });
   if (result.exitCode !== 0) throw new Error(`${what} failed (exit ${result.exitCode ?? result.signal}${result.timedOut ? ', timed out' : ''}): ${lastLines(result.stderr || result.stdout, 3)}`);
   return result.stdout;
 }
@@ -194,7 +194,7 @@ async function runOp(kind: OpKind, command: string, check?: (stdout: string) => 
   await latencies
     .get(kind)!
     .time(async () => {
-      const result = await host.run(`timeout -k 5 ${sizes.opTimeoutS} sh -c ${q(command)}`, { timeout: (sizes.opTimeoutS + 20) * 1000 });
+      const result = await host.run(`timeout -k 5 ${sizes.opTimeoutS} sh -c ${quoteShell(command)}`, { timeout: (sizes.opTimeoutS + 20) * 1000 });
       const text = `${result.stdout}\n${result.stderr}`;
       // What it said: the line naming the lack of space when there is one, else its last lines.
       said = text.split('\n').find((line) => ENOSPC_TEXT.test(line))?.trim() ?? lastLines(result.stderr || result.stdout);
@@ -226,7 +226,7 @@ interface FsStats {
   freeInodes: number;
 }
 
-const STAT_FS = (dir: string): string => `stat -f -c '%S %b %f %a %c %d' ${q(dir)}`;
+const STAT_FS = (dir: string): string => `stat -f -c '%S %b %f %a %c %d' ${quoteShell(dir)}`;
 
 function parseStats(line: string): FsStats {
   const [bs, blocks, free, avail, inodes, freeInodes] = line.trim().split(/\s+/).map(Number);
@@ -255,7 +255,7 @@ async function fill(level: Level, tag: string): Promise<{ stats: FsStats; ms: nu
   const script =
     level === 'inodes'
       ? String.raw`
-dir=${q(`${base}-inodes`)}
+dir=${quoteShell(`${base}-inodes`)}
 mkdir -p "$dir" || exit 0
 i=0
 while :; do
@@ -270,17 +270,17 @@ set -- $(${STAT_FS(dataRoot)})
 bs=$1 used=$(($2 - $3)) avail=$4
 target=${level}
 if [ "$target" -ge 100 ]; then
-  fallocate -l $((avail * bs)) ${q(`${base}-1`)} 2>/dev/null || fallocate -l $(((avail - avail / 50) * bs)) ${q(`${base}-1`)} 2>/dev/null
+  fallocate -l $((avail * bs)) ${quoteShell(`${base}-1`)} 2>/dev/null || fallocate -l $(((avail - avail / 50) * bs)) ${quoteShell(`${base}-1`)} 2>/dev/null
   n=2
-  for size in 1M 64k 4k 1k; do dd if=/dev/zero of=${q(`${base}-`)}$n bs=$size 2>/dev/null; n=$((n + 1)); done
+  for size in 1M 64k 4k 1k; do dd if=/dev/zero of=${quoteShell(`${base}-`)}$n bs=$size 2>/dev/null; n=$((n + 1)); done
 else
   need=$((((used + avail) * target + 99) / 100 - used))
   if [ "$need" -gt 0 ]; then
-    fallocate -l $((need * bs)) ${q(`${base}-1`)} 2>/dev/null || dd if=/dev/zero of=${q(`${base}-1`)} bs=1M count=$((need * bs / 1048576)) 2>/dev/null
+    fallocate -l $((need * bs)) ${quoteShell(`${base}-1`)} 2>/dev/null || dd if=/dev/zero of=${quoteShell(`${base}-1`)} bs=1M count=$((need * bs / 1048576)) 2>/dev/null
   fi
 fi`;
   const started = performance.now();
-  const ran = await host.run(`timeout -k 5 ${sizes.fillTimeoutS} sh -c ${q(`${script}\nsync`)}; ${STAT_FS(dataRoot)}; find ${q(dataRoot)} -maxdepth 3 -path ${q(`${base}*`)} 2>/dev/null | wc -l`, {
+  const ran = await host.run(`timeout -k 5 ${sizes.fillTimeoutS} sh -c ${quoteShell(`${script}\nsync`)}; ${STAT_FS(dataRoot)}; find ${quoteShell(dataRoot)} -maxdepth 3 -path ${quoteShell(`${base}*`)} 2>/dev/null | wc -l`, {
     timeout: (sizes.fillTimeoutS + 30) * 1000,
   });
   const ms = performance.now() - started;
@@ -291,7 +291,7 @@ fi`;
 /** Removes every fill file of the run's suite from the data root. */
 async function releaseFill(): Promise<void> {
   if (!engine) return;
-  await host.runExpect(`rm -rf ${q(engine.fillBase)}-*; sync`, [0], { timeout: 300_000 });
+  await host.runExpect(`rm -rf ${quoteShell(engine.fillBase)}-*; sync`, [0], { timeout: 300_000 });
 }
 
 /** dockerd's `PID start-time` for the engine under test. */
@@ -299,9 +299,9 @@ async function daemonIdentity(): Promise<string> {
   const e = requireEngine();
   const socket = e.loop?.socket ?? (typeof host.vars.gauntlet_docker_socket === 'string' ? host.vars.gauntlet_docker_socket : '/var/run/docker.sock');
   const pidSource = e.loop
-    ? `cat ${q(e.loop.pidfile)}`
+    ? `cat ${quoteShell(e.loop.pidfile)}`
     : // The listening socket's owner; ss sees only this network namespace's sockets, so the pidfile is the fallback.
-      `p=$(ss -xlpn 2>/dev/null | grep -F ${q(` ${socket} `)} | grep -o 'dockerd",pid=[0-9]*' | head -n 1 | cut -d= -f2); [ -n "$p" ] && echo "$p" || cat /var/run/docker.pid`;
+      `p=$(ss -xlpn 2>/dev/null | grep -F ${quoteShell(` ${socket} `)} | grep -o 'dockerd",pid=[0-9]*' | head -n 1 | cut -d= -f2); [ -n "$p" ] && echo "$p" || cat /var/run/docker.pid`;
   const out = await host.checkOutput(`pid=$(${pidSource}); [ -n "$pid" ] && echo "$pid $(awk '{print $22}' /proc/$pid/stat) $(cat /proc/$pid/comm)"`);
   const [pid, start, comm] = out.trim().split(/\s+/);
   expect(comm, `the engine's process (pid ${pid})`).to.equal('dockerd');
@@ -326,12 +326,12 @@ async function startLoopEngine(fs: Filesystem): Promise<Engine> {
   const prefix = owner.prefix;
   const script = String.raw`
 set -e
-mkdir -p ${q(loop.mount)} ${q(loop.execRoot)}
-truncate -s ${sizes.loopSizeMiB}M ${q(loop.image)}
-${mkfs} ${q(loop.image)} >/dev/null
-dev=$(losetup -f --show ${q(loop.image)})
-mount "$dev" ${q(loop.mount)}
-echo '{}' > ${q(`${ws}/daemon.json`)}
+mkdir -p ${quoteShell(loop.mount)} ${quoteShell(loop.execRoot)}
+truncate -s ${sizes.loopSizeMiB}M ${quoteShell(loop.image)}
+${mkfs} ${quoteShell(loop.image)} >/dev/null
+dev=$(losetup -f --show ${quoteShell(loop.image)})
+mount "$dev" ${quoteShell(loop.mount)}
+echo '{}' > ${quoteShell(`${ws}/daemon.json`)}
 if [ -S /run/containerd/containerd.sock ]; then
   containerd="--containerd /run/containerd/containerd.sock --containerd-namespace ${prefix} --containerd-plugins-namespace ${prefix}-plugins"
   echo "containerd: system (/run/containerd/containerd.sock, namespace ${prefix})"
@@ -341,15 +341,15 @@ else
 fi
 # Its own network namespace: a dockerd started with --bridge=none deletes the docker0 bridge of the namespace
 # it starts in, which would break the host's own engine.
-setsid -f unshare --net dockerd --config-file ${q(`${ws}/daemon.json`)} --data-root ${q(loop.mount)} --exec-root ${q(loop.execRoot)} \
-  --pidfile ${q(loop.pidfile)} -H ${q(`unix://${loop.socket}`)} --bridge=none --iptables=false --ip-masq=false --ip-forward=false \
+setsid -f unshare --net dockerd --config-file ${quoteShell(`${ws}/daemon.json`)} --data-root ${quoteShell(loop.mount)} --exec-root ${quoteShell(loop.execRoot)} \
+  --pidfile ${quoteShell(loop.pidfile)} -H ${quoteShell(`unix://${loop.socket}`)} --bridge=none --iptables=false --ip-masq=false --ip-forward=false \
   --exec-opt native.cgroupdriver=cgroupfs --cgroup-parent /${prefix} --shutdown-timeout 2 $containerd \
-  >${q(loop.log)} 2>&1 </dev/null
+  >${quoteShell(loop.log)} 2>&1 </dev/null
 for i in $(seq 1 300); do
-  docker -H ${q(`unix://${loop.socket}`)} version >/dev/null 2>&1 && exit 0
+  docker -H ${quoteShell(`unix://${loop.socket}`)} version >/dev/null 2>&1 && exit 0
   sleep 0.1
 done
-echo "dockerd did not answer on ${loop.socket} within 30 s; its log ends: $(tail -n 5 ${q(loop.log)} | tr '\n' ' ')" >&2
+echo "dockerd did not answer on ${loop.socket} within 30 s; its log ends: $(tail -n 5 ${quoteShell(loop.log)} | tr '\n' ' ')" >&2
 exit 1`;
   const started = performance.now();
   const result = await host.run(script, { timeout: 120_000 });
@@ -357,7 +357,7 @@ exit 1`;
   host.metric('engine_start_ms', Math.round(performance.now() - started), 'ms');
   loop.containerd = result.stdout.trim().split('\n').find((line) => line.startsWith('containerd:')) ?? '';
   host.log(`second engine: dockerd on ${loop.socket}, data root ${loop.mount} (${fs}, ${sizes.loopSizeMiB} MiB loop), ${loop.containerd}`);
-  return { where: 'loop', cli: `docker -H ${q(`unix://${loop.socket}`)}`, dataRoot: loop.mount, fillBase: `${loop.mount}/${owner.prefix}-fill`, loop };
+  return { where: 'loop', cli: `docker -H ${quoteShell(`unix://${loop.socket}`)}`, dataRoot: loop.mount, fillBase: `${loop.mount}/${owner.prefix}-fill`, loop };
 }
 
 /**
@@ -370,17 +370,17 @@ async function stopLoopEngine(e: Engine): Promise<void> {
   const ws = owner.workspace;
   const script = String.raw`
 # The engine's processes name the workspace; this script (and its subshells) does too, but is a shell.
-pids() { for f in /proc/[0-9]*/cmdline; do p=${'${f#/proc/}'}; p=${'${p%/cmdline}'}; case "$(cat /proc/$p/comm 2>/dev/null)" in sh|dash|bash|'') continue ;; esac; tr '\0' ' ' < "$f" 2>/dev/null | grep -qF ${q(`${ws}/`)} && echo "$p"; done; }
-pid=$(cat ${q(loop.pidfile)} 2>/dev/null)
+pids() { for f in /proc/[0-9]*/cmdline; do p=${'${f#/proc/}'}; p=${'${p%/cmdline}'}; case "$(cat /proc/$p/comm 2>/dev/null)" in sh|dash|bash|'') continue ;; esac; tr '\0' ' ' < "$f" 2>/dev/null | grep -qF ${quoteShell(`${ws}/`)} && echo "$p"; done; }
+pid=$(cat ${quoteShell(loop.pidfile)} 2>/dev/null)
 [ -n "$pid" ] && [ -d /proc/$pid ] && kill -TERM "$pid"
 for i in $(seq 1 100); do left=$(pids); [ -z "$left" ] && break; [ "$i" = 25 ] && kill -TERM $left 2>/dev/null; sleep 0.2; done
 left=$(pids); [ -n "$left" ] && { echo "problem: killed what still ran from the workspace: $left"; kill -KILL $left; sleep 0.5; }
-for m in $(awk '{print $5}' /proc/self/mountinfo | grep -F ${q(`${ws}/`)} | sort -r); do umount "$m" 2>/dev/null || { echo "problem: $m busy, unmounted lazily"; umount -l "$m"; }; done
-attached() { losetup -n -O NAME,BACK-FILE | awk -v f=${q(loop.image)} '$2 == f {print $1}'; }
+for m in $(awk '{print $5}' /proc/self/mountinfo | grep -F ${quoteShell(`${ws}/`)} | sort -r); do umount "$m" 2>/dev/null || { echo "problem: $m busy, unmounted lazily"; umount -l "$m"; }; done
+attached() { losetup -n -O NAME,BACK-FILE | awk -v f=${quoteShell(loop.image)} '$2 == f {print $1}'; }
 for dev in $(attached); do losetup -d "$dev" || echo "problem: cannot detach $dev"; done
 # A busy device is only marked to detach when released: a mount namespace made while it was mounted may hold it.
 for i in $(seq 1 25); do [ -z "$(attached)" ] && break; sleep 0.2; done
-for dev in $(attached); do echo "problem: $dev still attached; mount namespaces holding ${loop.mount}: $(grep -lF ${q(` ${loop.mount} `)} /proc/[0-9]*/mountinfo 2>/dev/null | cut -d/ -f3 | tr '\n' ' ')"; done
+for dev in $(attached); do echo "problem: $dev still attached; mount namespaces holding ${loop.mount}: $(grep -lF ${quoteShell(` ${loop.mount} `)} /proc/[0-9]*/mountinfo 2>/dev/null | cut -d/ -f3 | tr '\n' ' ')"; done
 for c in /sys/fs/cgroup/${owner.prefix} /sys/fs/cgroup/*/${owner.prefix}; do [ -d "$c" ] && { find "$c" -depth -type d -exec rmdir {} + 2>/dev/null || echo "problem: cgroup $c still busy"; }; done
 exit 0`;
   const result = await host.run(script, { timeout: 60_000 });
@@ -391,15 +391,15 @@ exit 0`;
 /** Records what must not change: image ID, RootFS layers, the saved layers' digests, a file's checksum. */
 async function recordImage(ref: string, file: string): Promise<ImageRecord> {
   const { cli } = requireEngine();
-  const inspect = JSON.parse(await engineOutput(`inspecting ${ref}`, `${cli} image inspect ${q(ref)}`)) as Array<{ Id: string; RootFS: { Layers: string[] } }>;
+  const inspect = JSON.parse(await engineOutput(`inspecting ${ref}`, `${cli} image inspect ${quoteShell(ref)}`)) as Array<{ Id: string; RootFS: { Layers: string[] } }>;
   const saved = `${owner.workspace}/verify.tar`;
-  const manifest = JSON.parse(await engineOutput(`saving ${ref}`, `${cli} save -o ${q(saved)} ${q(ref)} && tar -xOf ${q(saved)} manifest.json`)) as Array<{ Layers: string[] }>;
+  const manifest = JSON.parse(await engineOutput(`saving ${ref}`, `${cli} save -o ${quoteShell(saved)} ${quoteShell(ref)} && tar -xOf ${quoteShell(saved)} manifest.json`)) as Array<{ Layers: string[] }>;
   const savedLayers: string[] = [];
   for (const layer of manifest[0]?.Layers ?? []) {
-    savedLayers.push(`sha256:${(await host.checkOutput(`tar -xOf ${q(saved)} ${q(layer)} | sha256sum`)).trim().split(/\s+/)[0]}`);
+    savedLayers.push(`sha256:${(await host.checkOutput(`tar -xOf ${quoteShell(saved)} ${quoteShell(layer)} | sha256sum`)).trim().split(/\s+/)[0]}`);
   }
-  await host.run(`rm -f ${q(saved)}`);
-  const fileSum = (await engineOutput(`checksumming ${file} in ${ref}`, `${cli} run --rm --network none ${labelOptions(owner)} ${q(ref)} sha256sum ${q(file)}`)).trim().split(/\s+/)[0]!;
+  await host.run(`rm -f ${quoteShell(saved)}`);
+  const fileSum = (await engineOutput(`checksumming ${file} in ${ref}`, `${cli} run --rm --network none ${labelOptions(owner)} ${quoteShell(ref)} sha256sum ${quoteShell(file)}`)).trim().split(/\s+/)[0]!;
   return { ref, id: inspect[0]!.Id, layers: inspect[0]!.RootFS.Layers, savedLayers, fileSum };
 }
 
@@ -429,8 +429,8 @@ async function prepareLevel(objects: LevelObjects): Promise<void> {
   await engineOutput(
     'preparing the level\'s containers',
     [
-      `${cli} run -d --name ${objects.work} --network none ${labelOptions(owner)} ${q(base)} sleep 3600 >/dev/null`,
-      `${cli} create --name ${objects.logger} --network none --log-driver json-file ${labelOptions(owner)} ${q(base)} sh -c ${q(`seq 1 ${sizes.logLines} | sed 's/^/gauntlet disk-fill log line /'`)} >/dev/null`,
+      `${cli} run -d --name ${objects.work} --network none ${labelOptions(owner)} ${quoteShell(base)} sleep 3600 >/dev/null`,
+      `${cli} create --name ${objects.logger} --network none --log-driver json-file ${labelOptions(owner)} ${quoteShell(base)} sh -c ${quoteShell(`seq 1 ${sizes.logLines} | sed 's/^/gauntlet disk-fill log line /'`)} >/dev/null`,
     ].join(' && '),
   );
 }
@@ -442,18 +442,18 @@ function levelOps(objects: LevelObjects, order: OpKind[], levelName: string): Ar
   const writeCount = sizes.writeMiB * 16;
   const ops: Record<OpKind, () => Promise<OpResult>> = {
     run: () =>
-      runOp('run', `${cli} run --name ${objects.runner} --network none ${labelOptions(owner)} ${q(base)} sh -c 'echo gauntlet > /tmp/probe && cat /tmp/probe'`, (out) =>
+      runOp('run', `${cli} run --name ${objects.runner} --network none ${labelOptions(owner)} ${quoteShell(base)} sh -c 'echo gauntlet > /tmp/probe && cat /tmp/probe'`, (out) =>
         out.trim() === 'gauntlet' ? null : `the container printed ${JSON.stringify(out.trim().slice(0, 80))}, not "gauntlet"`,
       ),
     write: () =>
       runOp(
         'write',
-        `${cli} exec ${objects.work} sh -c ${q(`dd if=/dev/zero of=/data/blob bs=64k count=${writeCount} 2>&1 && sync && echo "size $(wc -c < /data/blob)"`)}`,
+        `${cli} exec ${objects.work} sh -c ${quoteShell(`dd if=/dev/zero of=/data/blob bs=64k count=${writeCount} 2>&1 && sync && echo "size $(wc -c < /data/blob)"`)}`,
         (out) => (out.includes(`size ${writeCount * 65536}`) ? null : `the write reported success but left ${lastLines(out, 1)}`),
       ),
-    commit: () => runOp('commit', `${cli} commit ${labelChanges(owner)} ${objects.work} ${q(objects.commit)}`),
+    commit: () => runOp('commit', `${cli} commit ${labelChanges(owner)} ${objects.work} ${quoteShell(objects.commit)}`),
     load: () =>
-      runOp('load', `${cli} load -i ${q(archive)} && ${cli} image inspect -f '{{.Id}} {{json .RootFS.Layers}}' ${q(pull!.ref)}`, (out) => {
+      runOp('load', `${cli} load -i ${quoteShell(archive)} && ${cli} image inspect -f '{{.Id}} {{json .RootFS.Layers}}' ${quoteShell(pull!.ref)}`, (out) => {
         const expected = `${pull!.id} ${JSON.stringify(pull!.layers)}`;
         return out.trim().split('\n').pop() === expected ? null : `the loaded image is not the one saved: ${lastLines(out, 1)} instead of ${expected}`;
       }),
@@ -475,7 +475,7 @@ function levelOps(objects: LevelObjects, order: OpKind[], levelName: string): Ar
         [
           'set -e',
           ...[objects.runner, objects.work, objects.logger].map((name) => `if ${cli} container inspect ${name} >/dev/null 2>&1; then ${cli} rm -f ${name} >/dev/null; fi`),
-          ...[objects.commit, pull!.ref].map((ref) => `if ${cli} image inspect ${q(ref)} >/dev/null 2>&1; then ${cli} rmi ${q(ref)} >/dev/null; fi`),
+          ...[objects.commit, pull!.ref].map((ref) => `if ${cli} image inspect ${quoteShell(ref)} >/dev/null 2>&1; then ${cli} rmi ${quoteShell(ref)} >/dev/null; fi`),
           `left=$(${cli} ps -aq --filter name=${owner.prefix}-); [ -z "$left" ] || { echo "containers left: $left"; exit 1; }`,
         ].join('\n'),
       ),
@@ -486,14 +486,14 @@ function levelOps(objects: LevelObjects, order: OpKind[], levelName: string): Ar
 /** A shell command printing `mark X`: where the daemon's log stands now (its size, or the time for the journal). */
 function daemonLogMark(): string {
   const e = requireEngine();
-  return e.loop ? `echo "mark $(stat -c %s ${q(e.loop.log)})"` : 'echo "mark $(date +%s)"';
+  return e.loop ? `echo "mark $(stat -c %s ${quoteShell(e.loop.log)})"` : 'echo "mark $(date +%s)"';
 }
 
 /** Whether the daemon's log, after `mark`, says it ran out of space (the second engine's log file, else its journal). */
 async function daemonLogSaysNoSpace(mark: string): Promise<boolean> {
   const e = requireEngine();
   if (!/^\d+$/.test(mark)) return false;
-  const read = e.loop ? `tail -c +${Number(mark) + 1} ${q(e.loop.log)}` : `journalctl -q -u docker --since @${mark} 2>/dev/null`;
+  const read = e.loop ? `tail -c +${Number(mark) + 1} ${quoteShell(e.loop.log)}` : `journalctl -q -u docker --since @${mark} 2>/dev/null`;
   return (await host.run(`${read} | grep -qi 'no space left on device'`)).exitCode === 0;
 }
 
@@ -501,7 +501,7 @@ async function daemonLogSaysNoSpace(mark: string): Promise<boolean> {
 async function clearLevel(objects: LevelObjects): Promise<void> {
   const { cli } = requireEngine();
   await host.run(
-    `${cli} rm -f ${objects.runner} ${objects.work} ${objects.logger} >/dev/null 2>&1; ${cli} rmi ${q(objects.commit)} ${q(pull!.ref)} >/dev/null 2>&1; exit 0`,
+    `${cli} rm -f ${objects.runner} ${objects.work} ${objects.logger} >/dev/null 2>&1; ${cli} rmi ${quoteShell(objects.commit)} ${quoteShell(pull!.ref)} >/dev/null 2>&1; exit 0`,
     { timeout: (sizes.opTimeoutS + 15) * 1000 },
   );
 }
@@ -596,16 +596,16 @@ describe('disk fill', function () {
     await engineOutput(
       'making the image to load',
       [
-        `${cli} create --name ${holder} --network none ${labelOptions(owner)} ${q(base.ref)} true >/dev/null`,
-        `${cli} cp ${q(`${owner.workspace}/payload.bin`)} ${holder}:/data/payload`,
-        `${cli} commit ${labelChanges(owner)} ${holder} ${q(ref)} >/dev/null`,
+        `${cli} create --name ${holder} --network none ${labelOptions(owner)} ${quoteShell(base.ref)} true >/dev/null`,
+        `${cli} cp ${quoteShell(`${owner.workspace}/payload.bin`)} ${holder}:/data/payload`,
+        `${cli} commit ${labelChanges(owner)} ${holder} ${quoteShell(ref)} >/dev/null`,
         `${cli} rm ${holder} >/dev/null`,
-        `rm -f ${q(`${owner.workspace}/payload.bin`)}`,
+        `rm -f ${quoteShell(`${owner.workspace}/payload.bin`)}`,
       ].join(' && '),
     );
-    const [id, layers] = (await engineOutput('inspecting the image to load', `${cli} image inspect -f '{{.Id}} {{json .RootFS.Layers}}' ${q(ref)}`)).trim().split(' ');
+    const [id, layers] = (await engineOutput('inspecting the image to load', `${cli} image inspect -f '{{.Id}} {{json .RootFS.Layers}}' ${quoteShell(ref)}`)).trim().split(' ');
     pull = { ref, id: id!, layers: JSON.parse(layers!) as string[], payloadSha: createHash('sha256').update(payload).digest('hex') };
-    await engineOutput('saving the archive to load', `${cli} save -o ${q(archive)} ${q(base.ref)} ${q(ref)} && ${cli} rmi ${q(ref)} >/dev/null`);
+    await engineOutput('saving the archive to load', `${cli} save -o ${quoteShell(archive)} ${quoteShell(base.ref)} ${quoteShell(ref)} && ${cli} rmi ${quoteShell(ref)} >/dev/null`);
   });
 
   afterEach(async () => {
@@ -667,10 +667,10 @@ describe('disk fill', function () {
       `operations after the fill was removed (${attempts} attempts within ${sizes.opTimeoutS} s)`,
     ).to.deep.equal([]);
     // The loaded image's payload reads back as it was saved.
-    await engineOutput('loading the archive again', `${cli} load -i ${q(archive)} >/dev/null`);
-    const sum = (await engineOutput('checksumming the loaded payload', `${cli} run --rm --network none ${labelOptions(owner)} ${q(pull!.ref)} sha256sum /data/payload`)).trim().split(/\s+/)[0];
+    await engineOutput('loading the archive again', `${cli} load -i ${quoteShell(archive)} >/dev/null`);
+    const sum = (await engineOutput('checksumming the loaded payload', `${cli} run --rm --network none ${labelOptions(owner)} ${quoteShell(pull!.ref)} sha256sum /data/payload`)).trim().split(/\s+/)[0];
     expect(sum, 'sha256 of the payload in the image loaded from the archive').to.equal(pull!.payloadSha);
-    await engineOutput('removing the loaded image', `${cli} rmi ${q(pull!.ref)} >/dev/null`);
+    await engineOutput('removing the loaded image', `${cli} rmi ${quoteShell(pull!.ref)} >/dev/null`);
     const daemonAfter = await daemonIdentity();
     host.metric('engine_restarted', daemonAfter === daemonBefore ? 0 : 1);
     expect(daemonAfter, 'dockerd\'s PID and start time (the engine must not have restarted)').to.equal(daemonBefore);

@@ -15,11 +15,12 @@
 //
 // Parameters: see meta.params below.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { host, meta, numberParam, params } from 'gauntlet/suite';
+import { host, meta, numberParam, params, quoteShell } from 'gauntlet/suite';
 
 meta({
   description: 'Causes an OOM kill, a hung task, a soft lockup and a panic on the host, each with its expected kernel fault class.',
@@ -58,8 +59,6 @@ const DEFAULT_KEEPALIVE_INTERVAL_S = 5;
 const DEFAULT_KEEPALIVE_COUNT_MAX = 3;
 
 const stringParam = (name: string, fallback: string): string => (typeof params[name] === 'string' ? (params[name] as string) : fallback);
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-const quote = (value: string): string => `'${value.replaceAll("'", "'\\''")}'`;
 
 /** Undo steps the current test registered, run by the after-each hook (last registered first). */
 let cleanups: Array<{ what: string; undo: () => Promise<unknown> }> = [];
@@ -73,7 +72,7 @@ async function beginFault(expected: FaultClass, title: string): Promise<string> 
   host.log(`expected class: ${expected}`);
   // <5> is KERN_NOTICE: a user's line, kept apart from the kernel's own warnings and errors.
   const marker = `<5>gauntlet-fault: begin class=${expected} id=${id} test="${title.replaceAll('"', "'")}"`;
-  await host.checkOutput(`printf '%s\\n' ${quote(marker)} > /dev/kmsg`);
+  await host.checkOutput(`printf '%s\\n' ${quoteShell(marker)} > /dev/kmsg`);
   return id;
 }
 
@@ -114,15 +113,15 @@ async function requireCommands(commands: string[]): Promise<void> {
 async function setSysctls(values: Record<string, string | number>): Promise<void> {
   for (const [name, value] of Object.entries(values)) {
     const previous = (await host.checkOutput(`sysctl -n ${name}`)).trim();
-    onCleanup(`sysctl ${name}=${previous}`, () => host.runExpect(`sysctl -q -w ${name}=${quote(previous)}`));
-    await host.checkOutput(`sysctl -q -w ${name}=${quote(String(value))}`);
+    onCleanup(`sysctl ${name}=${previous}`, () => host.runExpect(`sysctl -q -w ${name}=${quoteShell(previous)}`));
+    await host.checkOutput(`sysctl -q -w ${name}=${quoteShell(String(value))}`);
   }
 }
 
 /** The docker CLI on the host, talking to the socket the suite's engine client uses. */
 function dockerCli(args: string): string {
   const socket = typeof host.vars.gauntlet_docker_socket === 'string' ? host.vars.gauntlet_docker_socket : '/var/run/docker.sock';
-  return `DOCKER_HOST=${quote(`unix://${socket}`)} docker ${args}`;
+  return `DOCKER_HOST=${quoteShell(`unix://${socket}`)} docker ${args}`;
 }
 
 /** How long the runner can go without an answer before it declares the host lost (0: it never does). */
@@ -216,32 +215,32 @@ describe('faults', function () {
     const dir = (await host.checkOutput('mktemp -d /tmp/gauntlet-hung-task.XXXXXX')).trim();
     const image = `${dir}/fs.img`;
     const mnt = `${dir}/mnt`;
-    onCleanup(`removing ${dir}`, () => host.runExpect(`rm -rf ${quote(dir)}`));
+    onCleanup(`removing ${dir}`, () => host.runExpect(`rm -rf ${quoteShell(dir)}`));
     await host.checkOutput(
-      `(modprobe loop || true) 2>/dev/null; truncate -s 64M ${quote(image)} && mkfs.ext4 -q -F ${quote(image)} && mkdir ${quote(mnt)} && mount -o loop ${quote(image)} ${quote(mnt)}`,
+      `(modprobe loop || true) 2>/dev/null; truncate -s 64M ${quoteShell(image)} && mkfs.ext4 -q -F ${quoteShell(image)} && mkdir ${quoteShell(mnt)} && mount -o loop ${quoteShell(image)} ${quoteShell(mnt)}`,
       { timeout: 60_000 },
     );
-    onCleanup(`unmounting ${mnt}`, () => host.runExpect(`umount ${quote(mnt)}`, [0], { timeout: 30_000 }));
+    onCleanup(`unmounting ${mnt}`, () => host.runExpect(`umount ${quoteShell(mnt)}`, [0], { timeout: 30_000 }));
     await setSysctls({ 'kernel.hung_task_timeout_secs': timeoutS, 'kernel.hung_task_panic': 0, 'kernel.hung_task_warnings': -1 });
 
     // Registered last, so it runs first: nothing else can be undone while the filesystem is frozen.
     let writerPid = '';
     onCleanup(`thawing ${mnt}`, async () => {
-      await host.run(`fsfreeze -u ${quote(mnt)}`, { timeout: 30_000 });
+      await host.run(`fsfreeze -u ${quoteShell(mnt)}`, { timeout: 30_000 });
       if (writerPid) await host.run(`for i in $(seq 1 40); do kill -0 ${writerPid} 2>/dev/null || exit 0; sleep 0.5; done; exit 1`, { timeout: 30_000 });
     });
-    await host.checkOutput(`fsfreeze -f ${quote(mnt)}`);
+    await host.checkOutput(`fsfreeze -f ${quoteShell(mnt)}`);
 
     // A write to a frozen filesystem sleeps uninterruptibly until the thaw: the hung-task detector reports it.
-    writerPid = (await host.checkOutput(`nohup sh -c ${quote(`echo gauntlet > ${mnt}/blocked`)} </dev/null >/dev/null 2>&1 & echo $!`)).trim();
+    writerPid = (await host.checkOutput(`nohup sh -c ${quoteShell(`echo gauntlet > ${mnt}/blocked`)} </dev/null >/dev/null 2>&1 & echo $!`)).trim();
     host.log(`writer: pid ${writerPid}`);
     const blocked = await expectKernelText(id, KERNEL_TEXT.hungTask(timeoutS), (2 * timeoutS + 10) * 1000, 'hung-task report');
     host.log(`kernel: ${blocked[0]}`);
     expect(blocked[2], 'the blocked task is the writer').to.equal(writerPid);
 
     // Thawing lets the writer finish: the host recovers from this fault.
-    await host.checkOutput(`fsfreeze -u ${quote(mnt)}`);
-    const written = await host.run(`for i in $(seq 1 40); do kill -0 ${writerPid} 2>/dev/null || break; sleep 0.5; done; cat ${quote(`${mnt}/blocked`)}`, { timeout: 30_000 });
+    await host.checkOutput(`fsfreeze -u ${quoteShell(mnt)}`);
+    const written = await host.run(`for i in $(seq 1 40); do kill -0 ${writerPid} 2>/dev/null || break; sleep 0.5; done; cat ${quoteShell(`${mnt}/blocked`)}`, { timeout: 30_000 });
     expect(written.stdout.trim(), 'what the blocked writer wrote once the filesystem was thawed').to.equal('gauntlet');
   });
 
@@ -280,7 +279,7 @@ describe('faults', function () {
     onCleanup(`unloading ${MODULE_NAME}`, () => host.run(`lsmod | grep -q '^${MODULE_NAME} ' && rmmod ${MODULE_NAME}`, { timeout: (seconds + 30) * 1000 }));
 
     // Detached, so this command returns before the spin starts: the CPU may not serve this session for a while.
-    await host.checkOutput(`nohup sh -c ${quote(`sleep 1; insmod ${remoteKo} seconds=${seconds}; echo "insmod exit $?"`)} </dev/null >${insmodLog} 2>&1 &`);
+    await host.checkOutput(`nohup sh -c ${quoteShell(`sleep 1; insmod ${remoteKo} seconds=${seconds}; echo "insmod exit $?"`)} </dev/null >${insmodLog} 2>&1 &`);
     await host.run(`sleep ${seconds + 2}`, { timeout: (seconds + 60) * 1000 });
     await expectKernelText(id, KERNEL_TEXT.spinOver, 60_000, 'end of the module\'s spin').catch(async (err: Error) => {
       const printed = (await host.run(`cat ${insmodLog}`)).stdout.trim();

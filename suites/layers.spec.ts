@@ -39,6 +39,7 @@ import {
   ownedName,
   ownerOf,
   params,
+  quoteShell,
   readTar,
   runId,
   seed,
@@ -262,11 +263,10 @@ interface LayerStore {
 }
 let store: LayerStore | null = null;
 
-const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
 
 /** For each chain ID, the storage driver's folder name of that layer (`cache-id`), or null when the engine has no such layer. */
 async function readCacheIds(chain: readonly string[]): Promise<Map<string, string | null>> {
-  const script = `cd ${shellQuote(store!.layerdb)} && while read -r id; do if [ -f "$id/cache-id" ]; then printf '%s %s\\n' "$id" "$(cat "$id/cache-id")"; else printf '%s -\\n' "$id"; fi; done`;
+  const script = `cd ${quoteShell(store!.layerdb)} && while read -r id; do if [ -f "$id/cache-id" ]; then printf '%s %s\\n' "$id" "$(cat "$id/cache-id")"; else printf '%s -\\n' "$id"; fi; done`;
   const ids = chain.map((id) => id.replace(/^sha256:/, ''));
   const result = await host.run(script, { stdin: `${ids.join('\n')}\n`, timeout: 300_000 });
   if (result.exitCode !== 0) throw new Error(`cannot read the layer store ${store!.layerdb}: ${result.stderr.trim()}`);
@@ -280,20 +280,20 @@ async function readCacheIds(chain: readonly string[]): Promise<Map<string, strin
 
 /** Kilobytes under the storage driver's folder. */
 async function driverDirKb(): Promise<number> {
-  const out = await host.checkOutput(`du -sk ${shellQuote(store!.driverDir)} | cut -f1`, { timeout: 300_000 });
+  const out = await host.checkOutput(`du -sk ${quoteShell(store!.driverDir)} | cut -f1`, { timeout: 300_000 });
   return Number(out.trim());
 }
 
 /** Every entry name under the storage driver's folder (two levels: overlay2/<id>, vfs/dir/<id>, btrfs/subvolumes/<id>). */
 async function driverEntries(): Promise<Set<string>> {
   // The engine may remove a folder while find walks it (a removal finishing): that is not an error of the listing.
-  const out = await host.checkOutput(`find ${shellQuote(store!.driverDir)} -mindepth 1 -maxdepth 2 -printf '%f\\n' 2>/dev/null; true`, { timeout: 300_000 });
+  const out = await host.checkOutput(`find ${quoteShell(store!.driverDir)} -mindepth 1 -maxdepth 2 -printf '%f\\n' 2>/dev/null; true`, { timeout: 300_000 });
   return new Set(out.split('\n').filter(Boolean));
 }
 
 /** overlay2 keeps a short symlink per layer in `l/`: those whose layer folder is gone. */
 async function danglingLinks(): Promise<string[]> {
-  const out = await host.checkOutput(`[ -d ${shellQuote(`${store!.driverDir}/l`)} ] && find ${shellQuote(`${store!.driverDir}/l`)} -mindepth 1 -maxdepth 1 -xtype l -printf '%f\\n' || true`);
+  const out = await host.checkOutput(`[ -d ${quoteShell(`${store!.driverDir}/l`)} ] && find ${quoteShell(`${store!.driverDir}/l`)} -mindepth 1 -maxdepth 1 -xtype l -printf '%f\\n' || true`);
   return out.split('\n').filter(Boolean).sort();
 }
 
@@ -352,7 +352,7 @@ describe('layers', () => {
     const root = info.DockerRootDir!;
     const driver = info.Driver!;
     store = { root, driver, layerdb: `${root}/image/${driver}/layerdb/sha256`, driverDir: `${root}/${driver}` };
-    const readable = await host.run(`test -r ${shellQuote(store.layerdb)} && test -x ${shellQuote(store.layerdb)} && test -r ${shellQuote(store.driverDir)}`);
+    const readable = await host.run(`test -r ${quoteShell(store.layerdb)} && test -x ${quoteShell(store.layerdb)} && test -r ${quoteShell(store.driverDir)}`);
     expect(readable.exitCode, `the suite reads the engine's layer store (${store.layerdb}, ${store.driverDir}); it needs root on the host`).to.equal(0);
     baseline = { driverKb: await driverDirKb(), dangling: await danglingLinks() };
     host.metric('driver_dir_kb_before', baseline.driverKb, 'KiB');
@@ -524,7 +524,7 @@ describe('layers', () => {
     const stillRegistered = [...(await readCacheIds([...heldChains])).entries()].filter(([, cacheId]) => cacheId !== null).map(([id]) => id);
     const entries = await driverEntries();
     const orphanedDirs = [...cacheIds.values()].filter((cacheId) => entries.has(cacheId) || entries.has(`${cacheId}-init`));
-    const mounts = await host.checkOutput(`ls ${shellQuote(`${store!.root}/image/${store!.driver}/layerdb/mounts`)} 2>/dev/null || true`);
+    const mounts = await host.checkOutput(`ls ${quoteShell(`${store!.root}/image/${store!.driver}/layerdb/mounts`)} 2>/dev/null || true`);
     const orphanedMounts = containerIds.filter((id) => mounts.split('\n').includes(id));
     const dangling = (await danglingLinks()).filter((link) => !baseline!.dangling.includes(link));
     host.metric('orphaned_layers', stillRegistered.length + orphanedDirs.length + orphanedMounts.length);

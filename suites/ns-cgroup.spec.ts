@@ -39,6 +39,7 @@
 //   pidsLimit             pids limit of the fork-loop container            quick 24, full 64, soak 256
 //   teardownLimitMs (30000), oomEventWaitMs (10000), opTimeoutMs (60000)
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import {
   Latencies,
@@ -53,6 +54,7 @@ import {
   ownedName,
   ownerOf,
   params,
+  quoteShell,
   runId,
   seed,
   seededRandom,
@@ -142,8 +144,6 @@ const LINK_PREFIX = ownedLinkName(owner, 0).slice(0, -1);
 const CONTAINER_LINK_BASE = 36 ** 5;
 const NETDEV_HANG = 'unregister_netdevice: waiting for';
 
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-const quote = (value: string): string => `'${value.replaceAll("'", "'\\''")}'`;
 const round1 = (value: number): number => Math.round(value * 10) / 10;
 const perSecond = (count: number, ms: number): number => (ms > 0 ? round1((count * 1000) / ms) : 0);
 
@@ -197,7 +197,7 @@ let scriptCount = 0;
 async function runScript(name: string, script: string, timeout: number): Promise<{ stdout: string; stderr: string; exitCode: number | null; durationMs: number }> {
   const path = `${WS}/${name}-${scriptCount++}.sh`;
   await host.upload(Buffer.from(script), path);
-  const result = await host.run(`sh ${quote(path)}; status=$?; rm -f ${quote(path)}; exit $status`, { timeout });
+  const result = await host.run(`sh ${quoteShell(path)}; status=$?; rm -f ${quoteShell(path)}; exit $status`, { timeout });
   if (result.timedOut) throw new Error(`the host script ${name} timed out after ${timeout} ms; its output ended: ${result.stdout.trim().split('\n').slice(-3).join(' | ')}`);
   return result;
 }
@@ -205,7 +205,7 @@ async function runScript(name: string, script: string, timeout: number): Promise
 /** Shell prelude: microsecond clock, the ping to use, the workspace. */
 const PRELUDE = String.raw`
 set -u
-ws=${quote(WS)}
+ws=${quoteShell(WS)}
 now() { date +%s%6N; }
 if command -v ping >/dev/null 2>&1; then PING=ping
 elif command -v busybox >/dev/null 2>&1; then PING="busybox ping"
@@ -215,7 +215,7 @@ else PING=""; fi
 
 /** Lines of the kernel log that report a network device that cannot be unregistered. */
 async function countNetdevHangs(): Promise<{ count: number; lines: string[] }> {
-  const out = await host.run(`dmesg 2>/dev/null | grep -F ${quote(NETDEV_HANG)} || true`);
+  const out = await host.run(`dmesg 2>/dev/null | grep -F ${quoteShell(NETDEV_HANG)} || true`);
   const lines = out.stdout.split('\n').filter(Boolean);
   return { count: lines.length, lines };
 }
@@ -241,10 +241,10 @@ async function expectNoNetdevHang(since: Date, before: { count: number }, waitMs
 async function ownLeftovers(): Promise<string[]> {
   const out = await host.run(
     [
-      `ip netns list 2>/dev/null | awk '{print "netns " $1}' | grep -F ${quote(`netns ${owner.prefix}`)}`,
-      `ip -o link show 2>/dev/null | awk -F': ' '{sub(/@.*/, "", $2); print "link " $2}' | grep -F ${quote(`link ${LINK_PREFIX}`)}`,
-      `find /sys/fs/cgroup -maxdepth 2 -mindepth 1 -type d -name ${quote(owner.prefix)} 2>/dev/null | sed 's/^/cgroup /'`,
-      `awk '{print "mount " $5}' /proc/self/mountinfo | grep -F -e ${quote(`${NETNS_DIR}/${owner.prefix}`)} -e ${quote(`/run/netns/${owner.prefix}`)} -e ${quote(`${WS}/`)}`,
+      `ip netns list 2>/dev/null | awk '{print "netns " $1}' | grep -F ${quoteShell(`netns ${owner.prefix}`)}`,
+      `ip -o link show 2>/dev/null | awk -F': ' '{sub(/@.*/, "", $2); print "link " $2}' | grep -F ${quoteShell(`link ${LINK_PREFIX}`)}`,
+      `find /sys/fs/cgroup -maxdepth 2 -mindepth 1 -type d -name ${quoteShell(owner.prefix)} 2>/dev/null | sed 's/^/cgroup /'`,
+      `awk '{print "mount " $5}' /proc/self/mountinfo | grep -F -e ${quoteShell(`${NETNS_DIR}/${owner.prefix}`)} -e ${quoteShell(`/run/netns/${owner.prefix}`)} -e ${quoteShell(`${WS}/`)}`,
       'true',
     ].join('; '),
   );
@@ -326,7 +326,7 @@ ${heredoc('del.batch', deletion.map((n) => `netns del ${n}`))}
 ${heredoc('stubs.list', names.map((_, i) => hostEnd(first + i)))}
 mem() { awk '/^MemAvailable:/ {print $2}' /proc/meminfo; }
 echo "MEM before $(mem)"
-listns() { ip netns list 2>/dev/null | awk '{print $1}' | grep -c -F ${quote(nsPattern)}; }
+listns() { ip netns list 2>/dev/null | awk '{print $1}' | grep -c -F ${quoteShell(nsPattern)}; }
 liststubs() { ip -o link show 2>/dev/null | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | grep -F -x -f stubs.list; }
 t0=$(now)
 ip -force -batch "$dir/ns.batch" 2>err.ns
@@ -415,7 +415,7 @@ function planCgroupTree(rng: SeededRandom): CgroupPlan {
 function cgroupRoundScript(plan: CgroupPlan, top: string): string {
   const heredoc = (file: string, lines: string[]) => `cat > ${file} <<'GTNC_EOF'\n${lines.join('\n')}\nGTNC_EOF`;
   return String.raw`${PRELUDE}
-TOP=${quote(top)}
+TOP=${quoteShell(top)}
 dir="$ws/cgroup-work"
 mkdir -p "$dir" && cd "$dir" || exit 90
 if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
@@ -510,7 +510,7 @@ describe('namespaces and cgroups', function () {
     netnsDirWasMounted = Number((await host.run(NETNS_DIR_MOUNTS)).stdout.trim()) > 0;
     baseImage = (await buildBaseImage(host, owner, { cli: engineCli(host.facts) })).ref;
     // A sleep whose command line names the workspace: cleanup can find it if the suite is killed.
-    await host.checkOutput(`mkdir -p ${quote(WS)} && ln -sf "$(command -v sleep)" ${quote(`${WS}/sleep`)}`);
+    await host.checkOutput(`mkdir -p ${quoteShell(WS)} && ln -sf "$(command -v sleep)" ${quoteShell(`${WS}/sleep`)}`);
   });
 
   after(async () => {
@@ -698,7 +698,7 @@ cd / && rm -rf "$dir"
       const pingIndexes = shuffled(containers.map((c) => c.index), rng).slice(0, Math.min(sizes.pingChecks, containers.length));
       const plug = String.raw`${PRELUDE}
 cd "$ws" || exit 90
-HUB=${quote(hub)}
+HUB=${quoteShell(hub)}
 echo "HOSTNET $(readlink /proc/1/ns/net) $(readlink /proc/self/ns/net)"
 ${containers.map((c) => `echo "CNET ${c.index} $(readlink /proc/${c.pid}/ns/net)"`).join('\n')}
 ip netns add "$HUB" && ip -n "$HUB" link set lo up || exit 92
@@ -748,8 +748,8 @@ ${pingIndexes.map((i) => `if [ -z "$PING" ]; then echo "PING none"; elif nsenter
       host.metric('containers_removed_per_s', perSecond(containers.length, removedMs), '1/s');
       // The hub's ends vanish when the kernel has dismantled the containers' namespaces.
       const gone = await host.run(
-        `t0=$(date +%s%6N); limit=$((t0 + ${teardownLimitMs * 1000})); while n=$(ip -n ${quote(hub)} -o link show type veth | grep -c .); [ "$n" -gt 0 ] && [ $(date +%s%6N) -lt $limit ]; do sleep 0.01; done; echo "LEFT $n"; echo "T $(( $(date +%s%6N) - t0 ))"; ` +
-          `for p in ${containers.map((c) => c.pid).join(' ')}; do [ -d /proc/$p ] && echo "ALIVE $p"; done; ip netns del ${quote(hub)}; true`,
+        `t0=$(date +%s%6N); limit=$((t0 + ${teardownLimitMs * 1000})); while n=$(ip -n ${quoteShell(hub)} -o link show type veth | grep -c .); [ "$n" -gt 0 ] && [ $(date +%s%6N) -lt $limit ]; do sleep 0.01; done; echo "LEFT $n"; echo "T $(( $(date +%s%6N) - t0 ))"; ` +
+          `for p in ${containers.map((c) => c.pid).join(' ')}; do [ -d /proc/$p ] && echo "ALIVE $p"; done; ip netns del ${quoteShell(hub)}; true`,
         { timeout: teardownLimitMs + 60_000 },
       );
       const hubLeft = Number(tagged(gone.stdout, 'LEFT')[0]?.[0]);
@@ -764,7 +764,7 @@ ${pingIndexes.map((i) => `if [ -z "$PING" ]; then echo "PING none"; elif nsenter
       start.report(host);
       remove.report(host);
       await Promise.all(containers.map(({ container }) => removeQuietly(container)));
-      await host.run(`ip netns del ${quote(hub)} 2>/dev/null; true`);
+      await host.run(`ip netns del ${quoteShell(hub)} 2>/dev/null; true`);
     }
     await expectNoNetdevHang(since, hangsBefore, 0);
     await expectNothingLeft('the containers');
@@ -828,7 +828,7 @@ ${pingIndexes.map((i) => `if [ -z "$PING" ]; then echo "PING none"; elif nsenter
     const since = new Date();
     const limitBytes = sizes.oomMemoryMiB * 1024 * 1024;
     const kill = new Latencies('oom_kill');
-    const bystanderProcess = Number((await host.checkOutput(`nohup ${quote(`${WS}/sleep`)} 600 </dev/null >/dev/null 2>&1 & echo $!`)).trim());
+    const bystanderProcess = Number((await host.checkOutput(`nohup ${quoteShell(`${WS}/sleep`)} 600 </dev/null >/dev/null 2>&1 & echo $!`)).trim());
     const containers: Docker.Container[] = [];
     try {
       const bystander = await createContainer(ownedName(owner, 'oom-bystander', 0), ['sleep', '600']);

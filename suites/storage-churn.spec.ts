@@ -22,6 +22,7 @@
 //   volumes       volumes churned                                quick 4, full 40, soak 2000
 //   opTimeoutMs   (default 120000) deadline of each engine operation, in ms
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import {
@@ -97,7 +98,6 @@ const opTimeoutMs = ((): number => {
   return value;
 })();
 const MiB = 1024 * 1024;
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 // ---------------------------------------------------------------------------------------------------------------
 // File plans: what a script does to a tree of files, and what the tree then holds, file by file.

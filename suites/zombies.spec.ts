@@ -17,6 +17,7 @@
 //   reapTimeoutMs (default 10000) how long the engine's init may take to reap a flood
 //   opTimeoutMs  (default 60000) deadline of each engine operation
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import {
   Latencies,
@@ -70,7 +71,6 @@ const sizes = sizesFor(params, SIZES);
 const minFreePids = numberParam(params, 'minFreePids', 2048);
 const reapTimeoutMs = numberParam(params, 'reapTimeoutMs', 10_000);
 const opTimeoutMs = numberParam(params, 'opTimeoutMs', 60_000);
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 /** Margin of PIDs over a flood for the container's own processes (PID 1, the exec'd shell, counting commands). */
 const PID_MARGIN = 64;

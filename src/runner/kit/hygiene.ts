@@ -3,6 +3,7 @@
 // Suites clean up with it in their `after` hooks; `gauntlet clean` uses it for runs that were interrupted.
 
 import type Docker from 'dockerode';
+import { quoteShell } from '../../transport/index.js';
 import { ANY_RUN_LINK, ANY_RUN_NAME, RUN_LABEL, SUITE_LABEL, WORKSPACE_ROOT, isRunId } from './owner.js';
 
 /** What hygiene needs of a host: a shell and its engine (the suite's `host`, or a transport). */
@@ -54,7 +55,6 @@ async function engineDataRoot(docker: Docker): Promise<string | null> {
   }
 }
 
-const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
 
 /**
  * The cgroups a suite can leave behind or remove by mistake: its own (named `gauntlet-…`) and containers' (named
@@ -64,7 +64,7 @@ const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'
 const SUITE_CGROUP = '/gauntlet-|[0-9a-f]{64}';
 
 function inventoryScript(dataRoot: string | null): string {
-  const df = dataRoot ? shellQuote(dataRoot) : '/';
+  const df = dataRoot ? quoteShell(dataRoot) : '/';
   return [
     `echo '## netns'; ip netns list 2>/dev/null | awk '{print $1}'`,
     `echo '## links'; ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//'`,
@@ -189,11 +189,11 @@ function namePatternsOf(scope: CleanScope): { name: string; link: string } {
 function cleanupScript(scope: CleanScope, dataRoot: string | null): string {
   const { name, link, except, exceptLink } = namePatterns(scope);
   return String.raw`
-NAME_RE=${shellQuote(name)}
-LINK_RE=${shellQuote(link)}
-EXCEPT_RE=${shellQuote(except)}
-EXCEPT_LINK_RE=${shellQuote(exceptLink)}
-DATA_ROOT=${shellQuote(dataRoot ?? '')}
+NAME_RE=${quoteShell(name)}
+LINK_RE=${quoteShell(link)}
+EXCEPT_RE=${quoteShell(except)}
+EXCEPT_LINK_RE=${quoteShell(exceptLink)}
+DATA_ROOT=${quoteShell(dataRoot ?? '')}
 WS_ROOT=${WORKSPACE_ROOT}
 owned() { printf '%s\n' "$1" | grep -Eq "$NAME_RE" && ! printf '%s\n' "$1" | grep -Eq "$EXCEPT_RE"; }
 # 1. processes whose command line names a workspace of the scope

@@ -1,6 +1,7 @@
 // Images without a registry: a base image made on the host from a static busybox, imported into its engine.
 
 import { readFile } from 'node:fs/promises';
+import { quoteShell } from '../../transport/index.js';
 import type { KitHost } from './hygiene.js';
 import type { Owner } from './owner.js';
 
@@ -35,21 +36,19 @@ function isStatic(bytes: Buffer): boolean {
   return bytes.subarray(0, 4).toString('latin1') === '\x7fELF' && !bytes.includes('/ld-linux') && !bytes.includes('/ld-musl');
 }
 
-const quote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
-
 /**
  * The engine command with the owner's labels: `--change 'LABEL gauntlet.run=…'` for `import`, `--label` for
  * `run`/`create`/`volume create`/`network create`.
  */
 export function labelChanges(owner: Owner): string {
   return Object.entries(owner.labels)
-    .map(([key, value]) => `--change ${quote(`LABEL ${key}=${value}`)}`)
+    .map(([key, value]) => `--change ${quoteShell(`LABEL ${key}=${value}`)}`)
     .join(' ');
 }
 
 export function labelOptions(owner: Owner): string {
   return Object.entries(owner.labels)
-    .map(([key, value]) => `--label ${quote(`${key}=${value}`)}`)
+    .map(([key, value]) => `--label ${quoteShell(`${key}=${value}`)}`)
     .join(' ');
 }
 
@@ -67,10 +66,10 @@ export async function buildBaseImage(host: ImageHost, owner: Owner, options: Bas
   );
   let source: string;
   const busybox = `${dir}/busybox`;
-  await host.run(`mkdir -p ${quote(dir)}`);
+  await host.run(`mkdir -p ${quoteShell(dir)}`);
   if (found.exitCode === 0 && found.stdout.trim() !== '') {
     const path = found.stdout.trim();
-    await host.run(`cp ${quote(path)} ${quote(busybox)}`);
+    await host.run(`cp ${quoteShell(path)} ${quoteShell(busybox)}`);
     source = `host:${path}`;
   } else {
     let uploaded: string | null = null;
@@ -87,7 +86,7 @@ export async function buildBaseImage(host: ImageHost, owner: Owner, options: Bas
   }
   const script = [
     'set -e',
-    `cd ${quote(dir)}`,
+    `cd ${quoteShell(dir)}`,
     'rm -rf rootfs && mkdir -p rootfs/bin rootfs/etc rootfs/tmp rootfs/proc rootfs/sys rootfs/dev rootfs/root rootfs/data',
     'chmod 755 busybox && cp busybox rootfs/bin/busybox',
     'for applet in $(./busybox --list); do [ -e "rootfs/bin/$applet" ] || ln -s busybox "rootfs/bin/$applet"; done',
@@ -95,7 +94,7 @@ export async function buildBaseImage(host: ImageHost, owner: Owner, options: Bas
     `printf 'root:x:0:\\nnogroup:x:65534:\\n' > rootfs/etc/group`,
     'chmod 1777 rootfs/tmp',
     'tar -C rootfs -cf rootfs.tar .',
-    `${cli} import ${labelChanges(owner)} --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin' rootfs.tar ${quote(ref)} >/dev/null`,
+    `${cli} import ${labelChanges(owner)} --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin' rootfs.tar ${quoteShell(ref)} >/dev/null`,
     'rm -rf rootfs',
   ].join('\n');
   const made = await host.run(script, { timeout: 120_000 });

@@ -10,3 +10,4 @@ export { cleanHost, compareInventories, takeInventory, type CleanResult, type Cl
 export { guardHost, type GuardedHost, type HostGuard } from './guard.js';
 export { chainIds, imageConfig, makeLayer, readTar, sha256Digest, writeSaveArchive, writeTar, type ArchiveImage, type ArchiveLayer, type LayerFile, type ReadTarEntry, type TarEntry } from './layer-archive.js';
 export { DeadlineError, demuxEngineOutput, execInContainer, readContainerOutput, withDeadline, type ContainerCommandResult, type ExecOptions } from './container-exec.js';
+export { quoteShell } from '../../transport/index.js';
