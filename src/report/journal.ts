@@ -5,20 +5,26 @@ import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { GauntletError, type JournalEvent } from '../model/index.js';
 
-/** Every event type a journal may hold; a line of another type (from a newer gauntlet) is skipped with a warning. */
-const EVENT_TYPES: ReadonlySet<string> = new Set<JournalEvent['type']>([
-  'run-start',
-  'host-facts',
-  'host-unreachable',
-  'suite-plan',
-  'suite-start',
-  'test-start',
-  'test-end',
-  'metric',
-  'suite-end',
-  'host-end',
-  'run-end',
-]);
+/**
+ * Every event type a journal may hold; a line of another type (from a newer gauntlet) is skipped with a warning.
+ * Written as a record over the union so that a new event type cannot be added to the model without being listed.
+ */
+const EVENT_TYPE_RECORD: Record<JournalEvent['type'], true> = {
+  'run-start': true,
+  'host-facts': true,
+  'host-unreachable': true,
+  'suite-plan': true,
+  'suite-start': true,
+  'test-start': true,
+  'test-end': true,
+  metric: true,
+  'suite-end': true,
+  'host-end': true,
+  'kernel-event': true,
+  'host-liveness': true,
+  'run-end': true,
+};
+const EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(EVENT_TYPE_RECORD));
 
 /**
  * Appends events to `journal.jsonl`. Each `append` is one synchronous write of one whole line, so an event is in

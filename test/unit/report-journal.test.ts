@@ -152,10 +152,20 @@ describe('journal', () => {
 
   it('skips an event of a type it does not know, with a warning', async () => {
     const file = join(dir, 'journal.jsonl');
-    writeFileSync(file, `${JSON.stringify(RUN_START)}\n{"type":"kernel-event","ts":"2026-03-02T10:00:01.000Z"}\n`);
+    writeFileSync(file, `${JSON.stringify(RUN_START)}\n{"type":"host-teleported","ts":"2026-03-02T10:00:01.000Z"}\n`);
     const result = await readJournal(file);
     expect(result.events).to.deep.equal([RUN_START]);
-    expect(result.warnings).to.deep.equal([`${file}:2: skipped an event of unknown type "kernel-event" (written by a newer gauntlet?)`]);
+    expect(result.warnings).to.deep.equal([`${file}:2: skipped an event of unknown type "host-teleported" (written by a newer gauntlet?)`]);
+  });
+
+  it('reads back kernel events and host liveness changes, which the runner journals too', async () => {
+    const file = join(dir, 'journal.jsonl');
+    const kernelEvent = { type: 'kernel-event', ts: '2026-03-02T10:00:01.000Z', host: 'db1', source: 'console', via: 'file:/tmp/console.log', class: 'PANIC', title: 'Kernel panic - not syncing: sysrq triggered crash', alt: [], fatal: true, corrupted: false, excerpt: 'Kernel panic - not syncing: sysrq triggered crash', detectedAt: '2026-03-02T10:00:01.000Z', test: null };
+    const liveness = { type: 'host-liveness', ts: '2026-03-02T10:00:02.000Z', host: 'db1', state: 'lost', message: 'keepalive timeout' };
+    writeFileSync(file, [RUN_START, kernelEvent, liveness].map((event) => JSON.stringify(event)).join('\n') + '\n');
+    const result = await readJournal(file);
+    expect(result.warnings).to.deep.equal([]);
+    expect(result.events).to.deep.equal([RUN_START, kernelEvent, liveness]);
   });
 
   it('says a folder without journal.jsonl is not a run directory', async () => {

@@ -1,5 +1,6 @@
 // Tests the journal → RunRecord reconciliation table, the summary counts and the exit codes, on hand-written events.
 
+import { readFile } from 'node:fs/promises';
 import { expect } from 'chai';
 import {
   GauntletError,
@@ -15,6 +16,8 @@ import {
   buildRunRecord,
   exitCodeOf,
   listFailedAttempts,
+  readJournal,
+  renderJunit,
   summarizeRun,
   SUITE_LOAD_FAILED_TITLE,
   SUITE_NOT_RUN_TITLE,
@@ -585,4 +588,15 @@ describe('exitCodeOf', () => {
       expect(exitCodeOf(script.build())).to.equal(code);
     });
   }
+});
+
+describe('a real run rebuilt from its journal', () => {
+  it('gives the same JUnit the runner wrote when the run ended, kernel events included', async () => {
+    const dir = new URL('../../reports/examples/20261122-125945-4dbb/', import.meta.url);
+    const { events, warnings } = await readJournal(new URL('journal.jsonl', dir).pathname);
+    expect(warnings).to.deep.equal([]);
+    const written = await readFile(new URL('junit.xml', dir), 'utf8');
+    expect(written).to.include('gauntlet.kernel.events');
+    expect(renderJunit(buildRunRecord(events))).to.equal(written);
+  });
 });
