@@ -206,7 +206,7 @@ export class LogEngine {
     // A report whose task has printed nothing for a whole report's length is over.
     for (let i = this.open.length - 1; i >= 0; i--) {
       const report = this.open[i]!;
-      if (lineNo - report.lastLineNo > MAX_REPORT_LINES) this.close(report);
+      if (lineNo - report.lastLineNo > (report.rule.maxLines ?? MAX_REPORT_LINES)) this.close(report);
     }
     if (this.open.length === 0) {
       this.startReport(line, lineNo, atMs);
@@ -348,7 +348,7 @@ export class LogEngine {
     if (open.callTrace === -1 && first === offset && (lead === 67 || lead === 66 || lead === 115) && matchesAt(CALL_TRACE_AT, line, first)) {
       open.callTrace = open.lines.length - 1;
     }
-    if (open.lines.length >= MAX_REPORT_LINES) this.close(open);
+    if (open.lines.length >= (rule.maxLines ?? MAX_REPORT_LINES)) this.close(open);
   }
 
   private append(open: OpenReport, line: string, offset: number, lineNo: number, atMs: number): void {

@@ -1,6 +1,8 @@
 // Stack frames in kernel reports: reading them from report lines, normalising function names, and the frames
 // that never name a bug (reporting, locking, scheduling, allocation and debugging helpers), kept as data.
 
+import { demangleRustSymbol } from './rust-symbols.js';
+
 /** One frame of a kernel stack as printed in a report. */
 export interface Frame {
   /** Function name, normalised (compiler suffixes dropped, syscall wrappers as `sys_NAME`). */
@@ -52,9 +54,9 @@ export const SKIPPED_FRAMES: readonly string[] = [
   'kasan_.*', '__kasan_.*', 'check_memory_region.*', 'memory_is_poisoned.*', '__asan_.*', 'asan_.*', 'kmsan_.*', '__msan_.*', 'kcsan_.*',
   '__kcsan_.*', '__tsan_.*', 'ubsan_.*', '__ubsan_.*', 'kfence_.*', '__kfence_.*', '__sanitizer_.*', 'kmemleak_.*', 'instrument_.*',
   'check_object_size', '__check_object_size', 'check_heap_object', '__check_heap_object', 'check_copy_size', 'usercopy_abort', 'usercopy_warn',
-  'debug_.*', '__debug_.*', 'should_fail.*', 'should_failslab', '__should_failslab', 'fail_dump', 'stack_depot_.*', 'set_track.*',
+  'should_fail.*', 'should_failslab', '__should_failslab', 'fail_dump', 'stack_depot_.*', 'set_track.*',
   'object_err', 'slab_err', 'slab_bug', 'check_bytes_and_report', 'check_object', 'on_freelist', 'free_debug_processing', 'alloc_debug_processing',
-  'kcov_.*', '__kcov_.*', 'write_comp_data', 'trace_hardirqs_.*', 'lockdep_hardirqs_.*', 'fortify_panic', '__fortify_.*', 'fortify_.*',
+  'trace_hardirqs_.*', 'lockdep_hardirqs_.*', 'fortify_panic', '__fortify_.*', 'fortify_.*',
   '__stack_chk_fail', '__warn_printk', '__bug', 'bug', 'check_panic_on_warn', '__schedule_bug', '(?:__)?hwasan_.*', 'do_tag_check_fault',
   'do_tag_recovery', 'report_tag_fault', '(?:__)?set_page_owner.*', '__reset_page_owner', 'rcu_gp_.*', 'rcu_print_.*', 'rcu_exp_.*',
   // Lock debugging (lockdep) and RCU debugging.
@@ -62,64 +64,44 @@ export const SKIPPED_FRAMES: readonly string[] = [
   'lockdep_.*', 'check_noncircular', 'check_prevs?_add', 'check_irq_usage', 'check_usage.*', 'check_deadlock', 'check_flags.*',
   'check_chain_key', 'check_wait_context', 'validate_chain', 'mark_lock.*', 'mark_usage', 'mark_held_locks', '__bfs.*', 'save_trace',
   'register_lock_class', 'look_up_lock_class', 'find_held_lock', 'lock_downgrade', 'hlock_class', 'valid_state', 'do_raw_.*',
-  'reacquire_held_locks', 'release_sock',
+  'reacquire_held_locks',
   'rcu_read_lock.*', 'rcu_read_unlock.*', '__rcu_read_lock', '__rcu_read_unlock', 'rcu_lock_acquire', 'rcu_lock_release', 'rcu_is_watching',
   'rcu_dynticks.*', 'rcu_preempt_deferred_qs.*', 'spin_dump', 'spin_bug',
-  // Locking primitives.
+  // Locking primitives (and the spinning a stalled CPU is caught in).
   '_raw_.*', 'raw_spin_.*', '__raw_.*', 'spin_.*', 'queued_.*', 'native_queued_spin_lock_slowpath', '(?:__)?pv_queued_spin_lock_slowpath',
-  'mutex_.*', '__mutex_.*', 'ww_mutex_.*', '__ww_mutex_.*', 'rt_mutex_.*', '__rt_mutex_.*', 'rt_spin_.*', 'down', 'down_.*', '__down.*',
-  'up', 'up_.*', '__up.*', 'rwsem_.*', '__rwsem_.*', 'percpu_down_.*', 'percpu_up_.*', 'percpu_rwsem_.*', '__percpu_down_.*', '__percpu_rwsem_.*',
-  'read_lock.*', 'read_unlock.*', 'write_lock.*', 'write_unlock.*', 'lock_sock.*', '__lock_sock', 'local_bh_enable.*', '__local_bh_enable.*',
-  '_local_bh_enable', 'local_bh_disable', 'preempt_count_.*', 'arch_local_irq_.*', '__seqprop.*', 'seqcount_.*', 'write_seqcount_.*',
-  'raw_write_seqcount_.*', 'do_write_seqcount_.*', 'u64_stats_.*', 'bit_spin_lock', 'srcu_read_lock.*', 'srcu_read_unlock.*',
-  '_*task_rq_lock', 'rq_lock.*', '_*raw_spin_rq_lock.*', 'double_rq_lock', 'ldsem_.*', 'tty_ldisc_lock.*', 'osq_lock', 'osq_unlock',
-  'lock_timer_base', 'lock_hrtimer_base', 'percpu_ref_.*', '__percpu_ref_.*',
-  // Scheduling and waiting.
+  'mutex_.*', '__mutex_.*', 'rt_mutex_.*', '__rt_mutex_.*', 'rt_spin_.*', 'down', 'down_.*', '__down.*', 'up', 'up_.*', '__up.*', 'rwsem_.*',
+  '__rwsem_.*', 'percpu_down_.*', 'percpu_up_.*', 'percpu_rwsem_.*', '__percpu_down_.*', '__percpu_rwsem_.*', 'read_lock.*', 'read_unlock.*',
+  'write_lock.*', 'write_unlock.*', 'local_bh_enable.*', '__local_bh_enable.*', '_local_bh_enable', 'local_bh_disable', 'arch_local_irq_.*',
+  '__seqprop.*', 'bit_spin_lock', 'srcu_read_lock.*', 'srcu_read_unlock.*', '_*task_rq_lock', 'rq_lock.*', '_*raw_spin_rq_lock.*',
+  'double_rq_lock', 'osq_lock', 'osq_unlock', 'lock_timer_base',
+  // The scheduler's own switching: where a stalled or waiting CPU is caught, never what it was doing.
   'schedule.*', '__schedule', 'preempt_schedule.*', '_cond_resched', '__cond_resched.*', 'cond_resched.*', 'io_schedule.*', 'context_switch',
-  'finish_task_switch.*', '__switch_to.*', 'switch_to', 'wait_for_completion.*', '__wait_for_common', 'wait_for_common.*', 'do_wait_for_common',
-  'wait_woken', 'prepare_to_wait.*', 'finish_wait', '__wake_up.*', 'wake_up_(?:process|state|q|bit|var)', 'try_to_wake_up', '(?:autoremove|default)_wake_function', 'woken_wake_function', '__wait_on_bit.*', 'wait_on_bit.*', 'out_of_line_wait_on_bit.*', 'bit_wait.*',
-  'wait_on_page_bit.*', 'folio_wait_bit.*', '__folio_lock.*', '__might_sleep', '___might_sleep', '__might_fault', 'might_fault', '__might_resched',
-  '__might_.*', 'might_sleep', 'msleep.*', 'usleep_range.*', 'schedule_hrtimeout.*', '(?:__)?wait_rcu_gp', 'synchronize_rcu_normal',
-  'kthread_stop.*', 'kthread_park', '(?:__)?wait_on_buffer', '(?:__)?lock_buffer', '(?:folio_)?unlock_page', 'folio_unlock',
-  '(?:__)?lock_page.*', '(?:__)?folio_lock.*', 'try_to_grab_pending', 'insert_work', '(?:__)?flush_work.*', '(?:__)?flush_workqueue', 'drain_workqueue', 'cancel_work_sync', '__cancel_work.*',
-  'cancel_delayed_work_sync', 'rcu_barrier.*', 'wait_for_completion_\\w+', '(?:__)?filemap_fdatawait.*', 'filemap_write_and_wait.*',
-  'wait_on_page_writeback', 'folio_wait_writeback', 'folio_wait_stable', 'wb_wait_for_completion', '(?:__)?synchronize_srcu',
-  // Queueing work and timers: whoever queued the broken item is the culprit.
-  '(?:__)?queue_work.*', '(?:__)?queue_delayed_work.*', 'mod_delayed_work.*', '(?:__)?mod_timer.*', 'add_timer.*', 'del_timer.*', 'timer_delete.*',
-  'try_to_del_timer_sync', 'work_is_static_object', 'timer_is_static_object', 'call_rcu.*', '__call_rcu.*', 'kfree_call_rcu', 'kvfree_call_rcu',
+  'finish_task_switch.*', '__switch_to.*', 'switch_to', 'wait_for_completion.*', 'finish_wait', '__wake_up.*', '__might_sleep', '___might_sleep',
+  '__might_fault', 'might_fault', '__might_resched', '__might_.*', 'might_sleep', 'kthread_stop.*', 'try_to_grab_pending', 'insert_work',
+  '(?:__)?flush_work.*', '(?:__)?flush_workqueue', 'drain_workqueue', 'cancel_work_sync', '__cancel_work.*', '(?:__)?queue_work.*',
+  '(?:__)?queue_delayed_work.*', '__mod_timer', 'del_timer.*', 'try_to_del_timer_sync', 'work_is_static_object', 'timer_is_static_object',
   // Memory allocation.
-  'kmalloc.*', '__kmalloc.*', 'kzalloc.*', 'kcalloc.*', 'krealloc.*', '__krealloc', 'kmem_cache_.*', '__kmem_cache_.*', 'kfree', 'kvfree.*',
-  'kfree_sensitive', 'kzfree', '__kfree', 'slab_.*', '___slab_alloc', '__slab_alloc.*', '__slab_free', 'do_slab_free', 'cache_alloc.*',
-  '_{2,4}cache_alloc.*', '__do_cache_alloc', 'cache_free_debugcheck', 'new_slab', 'allocate_slab', 'alloc_slab_page', 'setup_object.*',
-  '__alloc_pages.*', 'alloc_pages.*', '__get_free_pages', 'get_zeroed_page', 'alloc_page_interleave', '__folio_alloc.*', 'folio_alloc.*',
-  'vmalloc.*', '__vmalloc.*', 'vzalloc.*', 'kvmalloc.*', 'kvzalloc.*', 'kvcalloc', '__kvmalloc.*', 'kmemdup.*', 'kstrdup.*', 'kstrndup',
-  'memdup_user.*', 'vmemdup_user', 'strndup_user', 'kasprintf', 'kvasprintf.*', 'mempool_alloc.*', 'mempool_free', 'kmalloc_slab',
-  'kmalloc_large.*', 'kmalloc_order.*', 'alloc_large_system_hash', 'pcpu_alloc', '__alloc_percpu.*', 'alloc_percpu.*', 'free_percpu',
-  '__free_pages.*', 'free_pages.*', 'free_unref_page.*', 'free_the_page', '__folio_put.*', '__put_page', 'free_pcp.*', 'free_pages_prepare',
-  'post_alloc_hook', 'prep_new_page', 'get_page_from_freelist', 'kfree_skb.*', 'consume_skb', '__kfree_skb',
-  // String, memory, copy and checksum helpers.
-  'mem(?:cpy|move|set|cmp|chr|scan|chr_inv)', '__mem(?:cpy|move|set|cmp).*', 'memcpy_.*', 'memset_.*', 'strlen', 'strnlen', 'strcmp',
-  'strncmp', 'strcpy', 'strncpy', 'strlcpy', 'strscpy.*', 'sized_strscpy', 'strcat', 'strncat', 'strlcat', 'strchr', 'strrchr', 'strstr',
-  'strnstr', 'strsep', 'strcasecmp', 'strncasecmp', 'vsnprintf', 'snprintf', 'sprintf', 'vsprintf', 'scnprintf', 'vscnprintf', 'string',
-  'string_nocheck', 'hex_string', 'widen_string', 'pointer', 'number', 'format_decode', 'bstr_printf', 'seq_printf', 'seq_vprintf', 'va_format.*',
-  '_copy_to_user', '_copy_from_user', 'copy_to_user.*', 'copy_from_user.*', '__copy_to_user.*', '__copy_from_user.*', 'raw_copy_.*',
-  'copyin', 'copyout', '_copy_to_iter', '_copy_from_iter.*', 'copy_to_iter', 'copy_from_iter.*', 'copy_page_to_iter.*', 'copy_page_from_iter.*',
-  '__get_user.*', '__put_user.*', 'strncpy_from_user', 'do_strncpy_from_user', 'copy_user_.*', 'rep_movs_alternative', 'copy_mc_.*',
-  'strnlen_user', 'fault_in_.*', 'check_stack_object', 'fixup_exception',
-  'crc.*', '__crc.*', 'csum_partial.*',
+  'kmalloc.*', '__kmalloc.*', 'kzalloc.*', 'kcalloc.*', 'krealloc.*', '__krealloc', 'kmem_cache_.*', '__kmem_cache_.*', 'kfree', 'kvfree',
+  'slab_.*', '___slab_alloc', '__slab_alloc.*', '__slab_free', 'do_slab_free', 'allocate_slab', 'alloc_slab_page', '__alloc_pages.*',
+  'alloc_pages.*', 'alloc_page_interleave', '__folio_alloc.*', 'folio_alloc.*', 'vmalloc.*', '__vmalloc.*', 'vzalloc.*', 'kvmalloc.*',
+  'kvzalloc.*', 'kvcalloc', '__kvmalloc.*', 'kmemdup.*', 'kstrdup.*', 'kstrndup', 'memdup_user.*', 'vmemdup_user', 'strndup_user', 'kasprintf',
+  'kvasprintf.*', 'kmalloc_slab', 'kmalloc_large.*', 'kmalloc_order.*', 'kfree_skb.*',
+  // String, memory and copy helpers.
+  'mem(?:cpy|move|set|cmp|chr)', '__mem(?:cpy|move|set|cmp).*', 'memcpy_.*', 'memset_.*', 'strlen', 'strnlen', 'strcmp', 'strncmp', 'strcpy',
+  'strncpy', 'strlcpy', 'strscpy.*', 'sized_strscpy', 'strchr', 'strstr', 'strnstr', 'vsnprintf', 'snprintf', 'scnprintf', 'vscnprintf',
+  'string', 'string_nocheck', 'hex_string', 'widen_string', 'pointer', 'va_format.*', '_copy_to_user', '_copy_from_user', 'copy_to_user.*',
+  'copy_from_user.*', '__copy_to_user.*', '__copy_from_user.*', 'copyin', 'copyout', '_copy_to_iter', '_copy_from_iter.*', 'copy_to_iter',
+  'copy_from_iter.*', 'copy_page_to_iter.*', 'copy_page_from_iter.*', '__get_user.*', '__put_user.*', 'strncpy_from_user',
+  'do_strncpy_from_user', 'strnlen_user', 'fixup_exception',
   // List, reference count and atomic helpers (their own checks report the bug of a caller).
-  '__list_add.*', '__list_del.*', 'list_add.*', 'list_del.*', '__hlist_del', 'hlist_del.*', 'refcount_.*', '__refcount_.*', 'kref_.*',
-  'atomic_.*', 'atomic64_.*', 'arch_atomic.*', 'raw_atomic.*', '_atomic_dec_and_lock.*', 'atomic_dec_and_.*lock.*',
+  '__list_add.*', '__list_del.*', 'list_add.*', 'list_del.*', 'refcount_.*', 'kref_.*', 'atomic_.*', 'atomic64_.*', 'arch_atomic.*',
+  'raw_atomic.*', '_atomic_dec_and_lock.*', 'atomic_dec_and_.*lock.*',
   // Driver core and USB core entry points that drivers call with their broken objects.
-  'kobject_.*', '__kobject_.*', 'device_del', 'device_unregister', 'device_add', 'put_device', 'device_destroy', 'get_device_parent', 'usb_kill_urb', 'usb_kill_anchored_urbs',
-  'usb_start_wait_urb', 'usb_bulk_msg', 'usb_control_msg', 'usb_interrupt_msg', 'usb_unlink_urb', 'usb_poison_urb', 'usb_free_urb',
-  'dev_vprintk_emit', '(?:_|__)?dev_printk.*', '_dev_(?:emerg|alert|crit|err|warn|notice|info)',
-  // Port and memory-mapped I/O accessors (and the logic PIO indirection behind them): a fault in one is the access
-  // its caller asked for.
-  '__raw_(?:read|write)[bwlq]', '(?:read|write)[bwlq](?:_relaxed)?', 'io(?:read|write)(?:8|16|32|64)(?:be)?(?:_rep)?', '(?:in|out)[bwl](?:_p)?',
-  'logic_(?:in|out)[bwl]', '(?:__)?(?:ins|outs)[bwl]', 'mmio_(?:in|out)[bwl]',
-  // Socket buffer accessors that check their caller's arithmetic.
-  '(?:__)?skb_pull', '(?:__)?skb_put', '(?:__)?skb_push', 'pskb_may_pull', 'skb_panic', 'skb_over_panic', 'skb_under_panic',
+  'kobject_.*', '__kobject_.*', 'device_del', 'device_unregister', 'device_add', 'put_device', 'device_destroy', 'get_device_parent',
+  'usb_kill_urb', 'usb_kill_anchored_urbs', 'usb_control_msg', 'dev_vprintk_emit', '(?:_|__)?dev_printk.*',
+  '_dev_(?:emerg|alert|crit|err|warn|notice|info)',
+  // Memory-mapped I/O accessors and the logic PIO indirection behind port I/O: a fault in one is its caller's access.
+  '__raw_(?:read|write)[bwlq]', '(?:read|write)[bwlq]', 'logic_(?:in|out)[bwl]',
   // Entry code: where a task enters the kernel, never what it did there.
   'entry_SYSCALL.*', 'do_syscall_.*', 'ret_from_fork.*', 'kthread', 'worker_thread', 'smpboot_thread_fn', 'el0_.*', 'el0t_.*', 'invoke_syscall.*',
   'do_el0_svc.*', 'el0_svc_common.*', '__invoke_syscall', 'ret_fast_syscall', 'vector_swi', 'do_int80_syscall_32', '(?:__)?do_fast_syscall_32',
@@ -129,38 +111,66 @@ export const SKIPPED_FRAMES: readonly string[] = [
   '(?:__)?handle_domain_irq', 'generic_handle_.*', 'handle_irq_desc', 'asm_do_IRQ', 'x64_sys_call', 'x32_sys_call', 'ia32_sys_call',
   'ref_tracker_.*',
   // Generic data structures: the bug is in whoever passed them a broken tree or list.
-  'rb_.*', '__rb_.*', 'klist_.*', 'xa_.*', 'xas_.*', '__xa_.*',
+  'rb_.*', '__rb_.*', 'klist_.*', 'xas_(?:start|load|find)',
 ];
 
 /**
- * Prefixes that mark a generic helper and its variants (`rollback_registered_many`, `__hwrng_unregister`,
- * `printk_safe_flush`, `spin_lock_bh`): the generic frames syzbot skips (syzkaller `pkg/report/linux.go`,
- * `linuxStackParams.skipPatterns`), so a title matches syzbot's only when the same frames are skipped. Each entry is
- * matched at the start of the normalised name, after any leading underscores; not anywhere in it, or a function
- * that merely contains one (`l2cap_sock_teardown_cb`, `nsim_dev_trap_report_work`) would be skipped too.
+ * Words that mark a generic helper wherever they appear in a function's name: syzbot's convention for its titles
+ * (syzkaller `pkg/report/linux.go`, `linuxStackParams.skipPatterns`), which tests them anywhere in a name, so a
+ * title matches syzbot's only when the same frames are skipped. A function whose name holds a helper's name is
+ * skipped too (`reiserfs_write_lock` holds `write_lock`, `sget_userns` holds `get_user`): that is the convention.
+ * Entries are regular expressions; `^` and `$` pin the ones that would otherwise hit ordinary names (`^down$`).
  */
-export const SKIPPED_FRAME_PARTS: readonly string[] = [
+export const SKIPPED_FRAME_WORDS: readonly string[] = [
   // Sanitizers and the report's own printing.
-  '__sanitizer', '__asan', 'kasan', '__msan', 'kmsan', 'check_memory_region', 'read_word_at_a_time', 'print_address_description',
-  'panic', 'invalid_op', 'report_bug', 'fixup_bug', 'do_error', 'dump_stack', 'warn_slowpath', 'warn_alloc', '__warn',
-  'debug_object', 'timer_is_static_object', 'work_is_static_object', 'lockdep', 'perf_trace', 'printk', 'va_format',
-  // Locking.
-  'lock_acquire', 'lock_release', 'lock_class', 'reacquire_held_locks', 'spin_lock', 'spin_trylock', 'spin_unlock', 'raw_read_lock',
-  'raw_read_trylock', 'raw_write_lock', 'raw_write_trylock', 'down', 'up_read', 'up_write', 'mutex_lock', 'mutex_trylock', 'mutex_unlock',
-  'mutex_remove_waiter', 'osq_lock', 'osq_unlock', '__wake_up', 'finish_wait', 'complete$', 'wait_for_completion',
-  // Reference counts, strings, copies, lists.
-  'refcount_add', 'refcount_sub', 'refcount_inc', 'refcount_dec', 'refcount_set', 'refcount_read', 'memcpy', 'memcmp', 'memset', 'memchr',
-  'memmove', 'strcmp', 'strncmp', 'strcpy', 'strlcpy', 'strncpy', 'strscpy', 'strlen', 'strnstr', 'strnlen', 'strchr', 'copy_to_user',
-  'copy_from_user', 'put_user', 'get_user', 'might_fault', 'might_sleep', 'list_add', 'list_del', 'list_replace', 'list_move', 'list_splice',
-  'string', 'pointer', 'snprintf', 'scnprintf', 'kasprintf', 'kvasprintf', 'kfree$', 'kfree_skb',
-  'dev_info', 'dev_notice', 'dev_warn', 'dev_err', 'dev_alert', 'dev_crit', 'dev_emerg', 'program_check_exception', 'program_check_common',
+  '__sanitizer', '__asan', 'kasan', 'hwasan', '__msan', 'kmsan', 'kcsan_setup_watchpoint', 'check_memory_region', 'check_heap_object',
+  'check_object', 'read_word_at_a_time', '(?:read|write)_once_.*nocheck', 'print_address_description', 'print_report', 'print_usage_bug',
+  'show_stack', 'dump_stack', 'walk_stack', 'dump_backtrace', 'stack_trace_consume_entry', 'arch_stack_walk', 'stack_trace_save',
+  'hex_dump_to_buffer', 'print_hex_dump', 'print_tainted', '^get_taint$', 'printk', 'va_format', 'perf_trace',
+  'dev_info', 'dev_notice', 'dev_warn', 'dev_err', 'dev_alert', 'dev_crit', 'dev_emerg',
+  // Panics, BUG() and WARN(), traps.
+  'panic', 'invalid_op', 'report_bug', 'fixup_bug', 'do_error', '_trap$', 'do_trap', 'warn_slowpath', 'warn_alloc', 'warn_bogus', '__warn',
+  'assertfail', '__fortify_report', 'program_check_exception', 'program_check_common',
+  // arm64's fault path to an oops.
+  'do_(?:kernel|translation)_fault', 'do_mem_abort', 'el1_abort', 'el1h_64_sync(?:_handler)?',
+  // Allocation: pages, slabs, the page cache's allocating lookups.
+  'alloc_page', 'k?v?(?:m|z|c)alloc', 'krealloc', 'kmem_cache', 'allocate_slab', 'slab_', 'folio_(?:alloc|unlock)', 'filemap_alloc_folio',
+  '__filemap_get_folio', 'find_or_create_page', 'do_read_cache_folio', 'read_cache_page', 'pagecache_get_page',
+  'grab_cache_page_write_begin', 'memdup', 'strdup', 'strndup', '^kv?free$', 'kfree_skb', 'ida_free', '__phys_addr',
+  // Debug objects and lock debugging.
+  'debug_object', 'timer_is_static_object', 'work_is_static_object', 'lockdep', 'lock_acquire', 'lock_release', 'lock_class',
+  'mark_lock', '(?:reacquire|mark)_held_locks', 'print_unlock', 'imbalance_bug', '(?:trace|lockdep)_(?:hard|soft)irq', 'seqprop_assert',
+  // Locking primitives.
+  'bh_enable', 'bh_disable', 'raw_spin_rq', 'spin_lock', 'spin_trylock', 'spin_unlock', 'read_lock', 'read_trylock', 'write_lock',
+  'write_trylock', 'read_unlock', 'write_unlock', '^down$', 'down_read', 'down_write', 'down_trylock', 'up_read', 'up_write', '^mutex_',
+  '^__mutex_', '^rt_mutex_', 'owner_on_cpu', 'osq_lock', 'osq_unlock', '^(?:un)?lock_page',
+  // Atomics, bit operations, reference counts.
+  'atomic(?:64)?_(?:dec|inc|read|set|or|xor|and|add|sub|fetch|xchg|cmpxchg|try)', '(?:set|clear|change|test)_bit', '^refcount_', '^kref_',
+  'ref_tracker',
+  // Sleeping and waking.
+  '__wake_up', 'finish_wait', '^complete$', 'wait_for_completion', '__might_fault', 'might_fault', 'might_sleep', '__might_resched',
+  // Strings, memory and copies.
+  'memcpy', 'memcmp', 'memset', 'memchr', 'memmove', 'strcmp', 'strncmp', 'strcpy', 'strlcpy', 'strncpy', 'strscpy', 'strlen', 'strstr',
+  'strnstr', 'strnlen', 'strchr', 'string', 'pointer', 'snprintf', 'scnprintf', 'kasprintf', 'kvasprintf', 'copy_to_user', 'copy_from_user',
+  'copy_to_iter', 'copy_from_iter', 'copy_page_to_iter', 'copy_page_from_iter', 'copy_folio_to_iter', '^copyin$', '^copyout$', 'put_user',
+  'get_user', 'extract_(?:user|iter)_to_sg', '^crc\\d+', 'crc_itu_t',
+  // Lists, trees and tables.
+  'list_add', 'list_del', 'list_replace', 'list_move', 'list_splice', '^rb_', '^__rb_', '^klist_', 'xas_(?:start|load|find)', 'rhashtable_lookup',
+  // Port and memory-mapped I/O accessors.
+  'readb$', 'readw$', 'readl$', 'readq$', 'writeb$', 'writew$', 'writel$', 'writeq$', 'logic_in', 'logic_out',
+  // Retpolines.
+  '_indirect_thunk_',
   // Timers and work items: whoever owns the broken item is the culprit.
-  'del_timer', 'flush_work', '__cancel_work_timer', 'cancel_work_sync', 'try_to_grab_pending', 'flush_workqueue', 'drain_workqueue',
-  'destroy_workqueue', 'kthread_stop',
+  'del_timer', 'lock_timer_base', '__timer_delete_sync', 'sk_stop_timer_sync', '__mod_timer', 'flush_work', '__cancel_work_timer',
+  'cancel_work_sync', 'try_to_grab_pending', 'flush_workqueue', 'drain_workqueue', 'destroy_workqueue', 'queue_work', 'insert_work',
+  '__queue_delayed_work', 'queue_delayed_work_on', 'kthread_stop', 'cleanup_srcu_struct',
+  // Inodes, dentries and the page cache's truncation: the filesystem that called them is the culprit.
+  '^iput$', '^iput_final$', '^ihold$', 'drop_nlink', 'fast_dput', 'dput', 'find_lock_entries', 'truncate_inode_pages_range',
   // Unregistering devices: the driver whose object it was is the culprit.
-  'kobject_del', 'kobject_put', 'kobject_uevent_env', 'add_uevent_var', 'get_device_parent', 'device_add', 'device_del', 'device_unregister',
-  'device_destroy', 'device_release', 'devres_release_all', 'hwrng_unregister', 'i2c_del_adapter', '__unregister_client',
-  'device_for_each_child', 'rollback_registered', 'unregister_netdev', 'sysfs_remove', 'device_remove_file', 'tty_unregister_device',
+  'kobject_', 'add_uevent_var', 'get_device_parent', 'device_add', 'device_del', 'device_unregister', 'device_destroy', 'device_release',
+  '^put_device$', 'devres_release_all', 'hwrng_unregister', 'i2c_del_adapter', '__unregister_client', 'device_for_each_child',
+  'rollback_registered', 'unregister_netdev', 'sysfs_remove', 'device_remove_file', 'tty_unregister_device',
+  // USB core entry points that drivers call with their broken objects.
   'dummy_urb_enqueue', 'usb_kill_urb', 'usb_kill_anchored_urbs', 'usb_control_msg', 'usb_hcd_submit_urb', 'usb_submit_urb',
 ];
 
@@ -173,19 +183,24 @@ export const SKIPPED_FRAME_PARTS: readonly string[] = [
 export const STALL_ANCHOR_FRAMES: readonly string[] = [
   // System call entry: the function called is the system call.
   'do_syscall_.*', 'x64_sys_call', 'x32_sys_call', 'ia32_sys_call', 'do_fast_syscall_32', 'do_int80_syscall_32', 'entry_SYSCALL.*', 'entry_SYSENTER.*', 'invoke_syscall', '__invoke_syscall',
-  'el0_svc_common', 'do_el0_svc', 'ret_fast_syscall', 'sysenter_dispatch', 'system_call_fastpath',
+  'el0_svc_common', 'do_el0_svc', 'el0_svc_handler', 'ret_fast_syscall', 'sysenter_dispatch', 'tracesys_phase2', 'system_call_fastpath',
+  'sys_(?:socketpair|connect|ioctl|setsockopt|listen|accept4?)', 'exit_to_usermode\\w*',
+  // Kernel threads: the thread's own function.
+  'kthread', 'ret_from_fork\\w*', 'smpboot_thread_fn', 'run_ksoftirqd', 'start_secondary',
   // ioctl, read and write: the device's or file's handler.
-  'do_vfs_ioctl', 'vfs_ioctl', 'sys_ioctl', 'compat_sys_ioctl', 'blkdev_ioctl', 'compat_blkdev_ioctl', 'sock_do_ioctl', 'sock_ioctl',
+  'do_vfs_ioctl', 'vfs_ioctl', 'compat_sys_ioctl', 'blkdev_ioctl', 'blkdev_driver_ioctl', 'compat_blkdev_ioctl', 'sock_do_ioctl',
+  'sock_ioctl', 'compat_sock_ioctl', 'do_dentry_open', 'vfs_open',
   '(?:__)?vfs_read', '(?:__)?vfs_write', 'new_sync_read', 'new_sync_write', 'vfs_readv', 'vfs_writev', 'do_iter_read.*', 'do_iter_write',
   'do_iter_readv_writev', 'do_loop_readv_writev', 'call_read_iter', 'call_write_iter', 'vfs_iter_read', 'vfs_iter_write',
   // Sockets and netlink: the protocol's, the message's handler.
   'sock_sendmsg.*', '__sock_sendmsg', 'sock_recvmsg.*', 'sock_write_iter', 'sock_read_iter', 'rtnetlink_rcv_msg', 'nfnetlink_rcv_msg',
-  'nfnetlink_rcv_batch',
+  'nfnetlink_rcv_batch', 'netlink_dump\\w*', '(?:__)?sock_release', 'sk_common_release', 'kernel_setsockopt', 'sock_common_setsockopt',
+  'kernel_listen', 'kernel_accept', 'sock_mmap', 'call_mmap',
   // mmap and closing a file: the file's mmap and release handlers.
   'mmap_region', '__mmap_region', 'do_mmap.*', '__fput', '____fput', 'task_work_run', '\\w+_compat_ioctl',
   // Packet receive, softirqs, timers, tasklets, work items: the handler.
   '__netif_receive_skb.*', 'netif_receive_skb.*', 'process_backlog', '__napi_poll', 'napi_poll', 'net_rx_action', 'call_timer_fn',
-  'expire_timers', '__run_timers', 'run_timer_softirq', '__run_hrtimer', 'tasklet_action.*', 'process_one_work', 'irq_exit.*', '__irq_exit_rcu',
+  'expire_timers', '__run_timers', 'run_timer_softirq', '__run_hrtimer', 'hrtimer_run\\w*', 'tasklet_action.*', 'tasklet_hi_action', 'process_one_work', 'irq_exit.*', '__irq_exit_rcu',
   'invoke_softirq', 'do_softirq.*',
   // The idle loop: what the CPU ran from it.
   'cpu_startup_entry', 'do_idle', 'cpu_idle_loop',
@@ -223,8 +238,8 @@ class NameCache<T> {
   }
 }
 
-const SKIPPED_PART = new RegExp(`^_*(?:${SKIPPED_FRAME_PARTS.join('|')})`);
-const skipped = new NameCache((fn) => SKIPPED.test(fn) || SKIPPED_PART.test(fn));
+const SKIPPED_WORD = new RegExp(SKIPPED_FRAME_WORDS.join('|'));
+const skipped = new NameCache((fn) => SKIPPED.test(fn) || SKIPPED_WORD.test(fn));
 /** 2: a dispatcher; 1: a page fault's (see STALL_FAULT_ANCHOR_FRAMES); 0: neither. */
 const anchors = new NameCache((fn) => (STALL_ANCHOR.test(fn) ? 2 : STALL_FAULT_ANCHOR.test(fn) ? 1 : 0));
 
@@ -253,11 +268,12 @@ export function isStallFaultAnchorFrame(fn: string): boolean {
 }
 
 const COMPILER_SUFFIX = /\.(?:isra|constprop|part|cold|lto_priv|llvm|localalias|specialized|cfi_jt|cfi)(?:\.\d+)*$|\.\d+$|_noprof$/;
-const SYSCALL_WRAPPER = /^(?:__(?:x64|ia32|arm64|riscv|s390x?|powerpc|se|do)_(?:compat_)?sys_|__(?:x64|ia32|arm64)_compat_sys_|SyS_|SYSC_|compat_SyS_|ksys_)(\w+)$/;
+const SYSCALL_WRAPPER = /^(?:_{2,4}sys_|__(?:x64|ia32|arm64|riscv|s390x?|powerpc|se|do)_(?:compat_)?sys_|__(?:x64|ia32|arm64)_compat_sys_|SyS_|SYSC_|compat_SyS_|ksys_)(\w+)$/;
 
 /**
  * `do_con_write.part.23` → `do_con_write`; `kmalloc_noprof` → `kmalloc` (memory-profiling names);
- * `__x64_sys_rmdir`, `__do_sys_rmdir`, `SyS_rmdir` → `sys_rmdir`.
+ * `__x64_sys_rmdir`, `__do_sys_rmdir`, `__sys_rmdir`, `SyS_rmdir` → `sys_rmdir`; Rust's `_RNvMs3_…7Process10update_ref` →
+ * `<rust_binder::process::Process>::update_ref`.
  */
 export function normalizeFunction(name: string): string {
   return normalized.get(name);
@@ -271,6 +287,8 @@ function normalizeName(name: string): string {
     previous = fn;
     fn = fn.replace(COMPILER_SUFFIX, '');
   }
+  // Rust code's symbols are mangled: titles name them as Rust paths.
+  if (fn.startsWith('_R') || fn.startsWith('_ZN')) return demangleRustSymbol(fn) ?? fn;
   const wrapped = SYSCALL_WRAPPER.exec(fn);
   if (wrapped) fn = `sys_${wrapped[1]}`;
   return fn;

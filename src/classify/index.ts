@@ -4,7 +4,7 @@ export { classifyLog, summarizeEvents } from './classify-log.js';
 export { createStreamClassifier, type StreamClassifier, type StreamClassifierOptions } from './stream.js';
 export { compareEventSeverity, isCrashEvent, mostSevereEvent, severityOf } from './severity.js';
 export { KERNEL_LOG_RULES, type KernelLogRule, type StackRule } from './rules.js';
-export { SKIPPED_FRAMES } from './frames.js';
+export { SKIPPED_FRAME_WORDS, SKIPPED_FRAMES } from './frames.js';
 export { normalizeTitle } from './title.js';
 export { stripConsolePrefix } from './console-prefix.js';
 export type { DetectedKernelEvent, FaultClass, KernelEvent, LogClassification } from '../model/fault.js';

@@ -113,6 +113,11 @@ export interface KernelLogRule {
   followUpWhen?: RegExp;
   /** Lines of the finished report that turn it into another rule's event (a memory-cgroup OOM kill). */
   refine?: readonly { when: RegExp; rule: string }[];
+  /**
+   * A report of this kind may run longer than MAX_REPORT_LINES: a stack that ran out prints every frame of the deep
+   * call chain, and where the chain started is at its end.
+   */
+  maxLines?: number;
   /** The header must start a message: a header word in the middle of a line (`…accessgeneral protection fault`) is not one. */
   anchored?: boolean;
 }
@@ -160,6 +165,8 @@ const RCU_STALL_STACK: StackRule = {
  * handler), like a stall: the frame where it overflowed is arbitrary.
  */
 const STACK_EXHAUSTED: StackRule = { from: ['trace'], pick: 'entry' };
+/** How long a report of an exhausted stack may run: a kernel stack holds a few thousand frames at most. */
+const STACK_EXHAUSTED_LINES = 4000;
 /** The lines btrfs prints about one problem, after its first. */
 const BTRFS_ERROR_LINE = /^BTRFS (?:critical|error|warning|info) \(device [^)]+\): (?:corrupt (?:leaf|node)|read time tree block corruption|write time tree block corruption|read error corrected|block=|failed to|unable to|parent transid verify failed)/;
 /** XFS prints a burst of lines per problem, all `XFS (dev): …`. */
@@ -180,8 +187,17 @@ const HUNG_STACK: StackRule = {
     { pattern: /rtnl_lock/, name: 'rtnl_lock' },
     { pattern: /synchronize_(?:rcu|srcu|net|sched)/, name: 'synchronize_rcu' },
   ],
-  skip: /sched|_lock|_slowlock|down|rwsem|completion|kthread|wait|synchronize|context_switch|__switch_to|cancel_delayed_work/,
+  skip: /sched|_lock|_slowlock|down|rwsem|completion|kthread|wait|synchronize|context_switch|__switch_to|cancel_delayed_work|rcu_barrier/,
 };
+/** Frames of hardware tag-based KASAN's fault path (arm64 MTE), before the access it caught. */
+const KASAN_SKIP = /kernel_fault|tag_check|mem_abort|^el1_|^el1h_/;
+/**
+ * KMSAN names the code that used the uninitialised value, not the generic socket buffer and netlink code, nor the
+ * generic crypto routines where many users' data meet.
+ */
+const KMSAN_SKIP = /alloc_skb|netlink_ack|netlink_rcv_skb|_encrypt$|^(?:crypto|cipher|drbg|rng)_/;
+/** Lock debugging named after a socket's user, not the socket lock's own helpers. */
+const SOCKET_LOCK_SKIP = /lock_sock|release_sock/;
 /** Debug objects report the object's owner, not the timer, work, RCU, allocator or kobject code that checked it. */
 const ODEBUG_SKIP = /debug_|rcu|hrtimer_|timer_|work_|percpu_|kmem_|slab_|kfree|vunmap|vfree|__free_|kobject_/;
 /** Suspicious RCU usage names the caller, not the RCU or allocator code it went through. */
@@ -208,6 +224,7 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     pattern: /^Kernel panic - not syncing: corrupted stack end detected inside scheduler/,
     title: 'kernel panic: corrupted stack end in {frame}',
     stack: STACK_EXHAUSTED,
+    maxLines: STACK_EXHAUSTED_LINES,
   },
   {
     name: 'kernel-stack-overflow',
@@ -216,6 +233,7 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     pattern: /^Kernel panic - not syncing: kernel stack overflow/,
     title: 'kernel stack overflow in {frame}',
     stack: { ...STACK_EXHAUSTED, skip: /^(?:handle_stack_overflow|exc_double_fault|asm_exc_double_fault|df_debug|panic_bad_stack)$/ },
+    maxLines: STACK_EXHAUSTED_LINES,
   },
   {
     name: 'double-fault',
@@ -233,6 +251,23 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     title: 'trusty: ASSERT FAILED: {1}',
   },
   {
+    name: 'trusty-panic',
+    class: 'PANIC',
+    header: 'trusty: panic',
+    pattern: /^trusty: panic \(.*?\): (.+?)\s*$/,
+    title: 'trusty: panic: {1}',
+  },
+  {
+    // The console's tty could not get its line discipline back: named without the tty and the error.
+    name: 'n-tty-ldisc-panic',
+    class: 'PANIC',
+    header: 'Kernel panic - not syncing',
+    pattern: /^Kernel panic - not syncing: Couldn't open N_TTY ldisc/,
+    title: "kernel panic: Couldn't open N_TTY ldisc",
+    followUp: 'before-stack',
+    followUpWhen: PANIC_CAUSED_BY_REPORT,
+  },
+  {
     // Any other panic. An open report absorbs the panic it caused (`panic_on_warn set`, `Fatal exception`, a
     // watchdog's panic): it is how that report ended, and it makes that report's event fatal. A panic for a reason
     // of its own (`sysrq triggered crash`) after the report's stack is a report of its own.
@@ -246,6 +281,18 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
   },
 
   // ---- Oopses --------------------------------------------------------------------------------------------------
+  {
+    // A Rust panic (`rust_kernel: panicked at drivers/android/binder/node.rs:877:13:`, the message on the next
+    // line), which then BUG()s: named by its message and the Rust function that panicked, past the panic machinery.
+    name: 'rust-panic',
+    class: 'OOPS',
+    header: 'rust_kernel: panicked',
+    pattern: /^rust_kernel: panicked\b/,
+    title: '{message} in {frame}',
+    fallbackTitle: 'rust_kernel: panicked in {frame}',
+    fields: { message: { pattern: /^(?!rust_kernel: panicked)(\S.*?)\s*$/, within: 1 } },
+    stack: { from: ['trace'], skip: /rust_begin_unwind/ },
+  },
   {
     name: 'null-deref',
     class: 'OOPS',
@@ -344,7 +391,8 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     header: 'kernel BUG at',
     pattern: /^[kK]ernel BUG at (\S+?)(?::\d+)?!?(?:\s|$)/,
     title: 'kernel BUG in {frame}',
-    stack: OOPS_STACK,
+    // The skb helpers' BUG_ON()s check their caller's arithmetic.
+    stack: { ...OOPS_STACK, skip: /^skb_/ },
     followUp: 'before-stack',
   },
   {
@@ -369,6 +417,7 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     title: 'BUG: stack guard page was hit in {frame}',
     alt: ['stack-overflow in {frame}'],
     stack: STACK_EXHAUSTED,
+    maxLines: STACK_EXHAUSTED_LINES,
     followUp: 'before-stack',
   },
   {
@@ -424,6 +473,7 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     pattern: /^BUG: (?:TASK |IRQ )?stack guard page was hit at/,
     title: 'BUG: stack guard page was hit in {frame}',
     stack: STACK_EXHAUSTED,
+    maxLines: STACK_EXHAUSTED_LINES,
   },
   {
     name: 'unhandled-fault',
@@ -478,16 +528,26 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     header: 'BUG: scheduling while atomic',
     pattern: /^BUG: scheduling while atomic/,
     title: 'BUG: scheduling while atomic in {frame}',
-    stack: { from: ['trace'] },
+    stack: { from: ['trace'], skip: /schedule/ },
   },
   {
     name: 'bad-page-state',
     class: 'OOPS',
     severity: 'degraded',
     header: 'BUG: Bad page',
-    pattern: /^BUG: Bad page (state|map)/,
+    pattern: /^BUG: Bad page (state|cache)/,
     title: 'BUG: Bad page {1} in {frame}',
-    stack: { from: ['trace'], skip: /^(?:bad_page|free_pages_check\w*|check_new_page\w*|free_page\w*|__free_pages\w*|free_unref_page\w*|free_pcp\w*|__page_cache_release|release_pages|put_page|__put_page|folio_put|__folio_put\w*|page_frag_free|free_the_page|__free_one_page|free_pcppages_bulk|check_free_page\w*)$/ },
+    // Named after whoever allocated the page (page_owner's `page last allocated` stack), past the page allocator
+    // and the page and folio helpers on the way; without that stack the report cannot say.
+    stack: { from: ['trace'], after: /^page last allocated/, until: /^page last free/, skip: /(?:free|put|get|update|release)_page|free_unref|^_*folio|truncate_inode_pages|page_frag_free|alloc|vmap|page_owner/ },
+  },
+  {
+    name: 'bad-page-map',
+    class: 'OOPS',
+    severity: 'degraded',
+    header: 'BUG: Bad page map',
+    pattern: /^BUG: Bad page map/,
+    title: 'BUG: Bad page map',
   },
   {
     name: 'bad-rss-counter',
@@ -517,7 +577,18 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     fallbackTitle: 'KASAN: {1} in {2} {3}',
     fields: { access: KASAN_ACCESS },
     aliases: KASAN_ALIASES,
-    stack: { from: ['header', 'trace'] },
+    stack: { from: ['header', 'trace'], skip: KASAN_SKIP },
+    end: /^={40,}$/,
+  },
+  {
+    // A free of what was not allocated, or freed twice: named after the code that freed it, not the allocator's
+    // free functions on the way.
+    name: 'kasan-invalid-free',
+    class: 'MEMORY_SAFETY',
+    header: 'BUG: KASAN',
+    pattern: /^BUG: KASAN: (?:double-free or invalid-free|double-free|invalid-free) in (?<fn>[\w.$]+)/,
+    title: 'KASAN: invalid-free in {frame}',
+    stack: { from: ['header', 'trace'], skip: /slab_|kfree|vunmap|vfree/ },
     end: /^={40,}$/,
   },
   {
@@ -528,7 +599,7 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     title: 'KASAN: {1} {access} in {frame}',
     fields: { access: { ...KASAN_ACCESS, optional: true } },
     aliases: KASAN_ALIASES,
-    stack: { from: ['header', 'trace'] },
+    stack: { from: ['header', 'trace'], skip: KASAN_SKIP },
     end: /^={40,}$/,
   },
   {
@@ -542,12 +613,22 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     end: /^={40,}$/,
   },
   {
+    // A leak to a USB device is named after the driver that sent it, not the USB core's send functions.
+    name: 'kmsan-usb-infoleak',
+    class: 'MEMORY_SAFETY',
+    header: 'BUG: KMSAN',
+    pattern: /^BUG: KMSAN: (kernel-usb-infoleak) in (?<fn>[\w.$]+)/,
+    title: 'KMSAN: {1} in {frame}',
+    stack: { from: ['header', 'trace'], skip: /alloc_skb|usb_submit_urb|usb_start_wait_urb|usb_bulk_msg|usb_interrupt_msg|usb_control_msg/ },
+    end: /^={40,}$/,
+  },
+  {
     name: 'kmsan',
     class: 'MEMORY_SAFETY',
     header: 'BUG: KMSAN',
     pattern: /^BUG: KMSAN: ([\w-]+) in (?<fn>[\w.$]+)/,
     title: 'KMSAN: {1} in {frame}',
-    stack: { from: ['header', 'trace'] },
+    stack: { from: ['header', 'trace'], skip: KMSAN_SKIP },
     end: /^={40,}$/,
   },
   {
@@ -575,7 +656,7 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     title: 'UBSAN: {kind} in {frame}',
     fields: { kind: { pattern: /^UBSAN: ([\w-]+) in /, within: 1 } },
     fallbackTitle: 'UBSAN: undefined-behaviour in {frame}',
-    stack: { from: ['trace'], skip: /^(?:ubsan_\w+|__ubsan_\w+|handle_overflow|handle_null_ptr_deref|val_to_string)$/ },
+    stack: { from: ['trace'], skip: /ubsan|overflow|handle_null_ptr_deref|val_to_string/ },
     end: /^={40,}$/,
   },
   {
@@ -656,7 +737,8 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     pattern: /^(?:(WARNING): |\[ (INFO): )possible circular locking dependency detected/,
     title: 'possible deadlock in {frame}',
     bareTitle: '{1}{2}: possible circular locking dependency detected',
-    stack: { from: ['at', 'trace'], after: /^-> #0/, until: /^\s*$/ },
+    // The workqueue functions take locks that stand for work items: a deadlock through them is their caller's.
+    stack: { from: ['at', 'trace'], after: /^-> #0/, until: /^\s*$/, skip: /process_one_work|flush_workqueue|drain_workqueue|destroy_workqueue/ },
   },
   {
     name: 'lockdep-deadlock',
@@ -688,26 +770,37 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
   {
     name: 'lockdep-bug',
     class: 'LOCKDEP',
-    header: ['held lock freed', 'bad unlock balance', 'lock held when returning', 'nested lock was not taken'],
+    header: ['held lock freed', 'bad unlock balance', 'lock held when returning'],
     // `[ BUG: bad unlock balance detected! ]` before 4.15, `WARNING: bad unlock balance detected!` since.
-    pattern: /^(?:\[ )?(BUG|WARNING): (held lock freed|bad unlock balance|lock held when returning to user space|nested lock was not taken)(?: detected)?!?/,
+    pattern: /^(?:\[ )?(BUG|WARNING): (held lock freed|bad unlock balance|lock held when returning to user space)(?: detected)?!?/,
     title: '{1}: {2} in {frame}',
+    stack: LOCKDEP_TRACE,
+  },
+  {
+    // lockdep's `WARNING: Nested lock was not taken` (a nest_lock annotation without the outer lock held).
+    name: 'lockdep-nested-lock',
+    class: 'LOCKDEP',
+    header: ['Nested lock was not taken', 'nested lock was not taken'],
+    pattern: /^(?:\[ )?(BUG|WARNING): [Nn]ested lock was not taken/,
+    title: '{1}: nested lock was not taken in {frame}',
     stack: LOCKDEP_TRACE,
   },
   {
     name: 'lockdep-invalid-wait-context',
     class: 'LOCKDEP',
-    header: '[ BUG: Invalid wait context',
-    pattern: /^\[ BUG: Invalid wait context \]/,
+    // `[ BUG: Invalid wait context ]` on x86, `BUG: Invalid wait context` on arm and arm64.
+    header: 'BUG: Invalid wait context',
+    pattern: /^(?:\[ )?BUG: Invalid wait context\b/,
     title: 'WARNING: locking bug in {frame}',
-    stack: LOCKDEP_TRACE,
+    stack: { ...LOCKDEP_TRACE, skip: SOCKET_LOCK_SKIP },
   },
   {
     name: 'lockdep-still-held',
     class: 'LOCKDEP',
-    header: 'WARNING: ',
-    pattern: /^WARNING: \S.* still has locks held!/,
-    title: 'WARNING: still has locks held in {frame}',
+    header: 'still has locks held!',
+    // `BUG: …` before 4.15, `WARNING: …` since.
+    pattern: /^(BUG|WARNING): \S.* still has locks held!/,
+    title: '{1}: still has locks held in {frame}',
     stack: LOCKDEP_STACK,
   },
   {
@@ -722,19 +815,20 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
   {
     name: 'lockdep-locking-bug',
     class: 'LOCKDEP',
-    header: ['WARNING: ', 'DEBUG_LOCKS_WARN_ON'],
-    pattern: /^(?:WARNING: (?:CPU: \d+ PID: -?\d+ at |(?:\[.*\] )?)kernel\/locking\/(?:lockdep|mutex|rtmutex|spinlock_debug)\S*\.c:\d+|DEBUG_LOCKS_WARN_ON\()/,
+    // lockdep's own checks failing in its lock_* entry points (`DEBUG_LOCKS_WARN_ON(…)`, then the WARNING).
+    header: 'WARNING: ',
+    pattern: /^WARNING: (?:CPU: \d+ PID: -?\d+ at |(?:\[.*\] )?)kernel\/locking\/lockdep\S*\.c:\d+ (?:at )?\S*lock_/,
     title: 'WARNING: locking bug in {frame}',
-    stack: OOPS_STACK,
-    followUp: 'before-stack',
+    stack: { ...OOPS_STACK, skip: SOCKET_LOCK_SKIP },
   },
   {
     name: 'spinlock-debug',
     class: 'LOCKDEP',
     header: ['BUG: spinlock', 'BUG: rwlock'],
-    pattern: /^BUG: (spinlock|rwlock) (lockup suspected|recursion|bad magic|wrong CPU|wrong owner|already unlocked|cpu recursion) on CPU#\d+/,
+    pattern: /^BUG: (spinlock|rwlock) (lockup suspected|recursion|bad magic|wrong CPU|wrong owner|already unlocked|cpu recursion|trylock failure on UP) on CPU#\d+/,
     title: 'BUG: {1} {2} in {frame}',
-    stack: { from: ['trace'] },
+    // Named after the lock's user, not the spinlock code that checked it.
+    stack: { from: ['trace'], skip: /spin_|_lock|_unlock/ },
   },
   {
     name: 'preemptible-code',
@@ -799,7 +893,7 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     name: 'odebug',
     class: 'WARNING',
     header: 'ODEBUG: ',
-    pattern: /^ODEBUG: \w+ \w+ \(active state \d+\)/,
+    pattern: /^ODEBUG: \w+ \w+(?: \w+)? \(active state \d+\)/,
     title: 'WARNING: ODEBUG bug in {frame}',
     stack: { from: ['trace'], skip: ODEBUG_SKIP },
     // Kernels that print it through WARN() print it as the message after their `WARNING: … lib/debugobjects.c` line.
@@ -821,6 +915,15 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     pattern: warningAt('mm/\\S+', '(?:kmalloc_slab|kvmalloc_node\\w*|__kvmalloc_node\\w*|kmalloc_large\\w*|kmalloc_order\\w*|__kmalloc\\w*)\\+'),
     title: 'WARNING: kmalloc bug in {frame}',
     stack: { from: ['pc', 'trace'], needsTrace: true, skip: /kmalloc|kcalloc|kzalloc|krealloc|vmalloc|slab|kmem/ },
+  },
+  {
+    // procfs refusing an entry (a duplicate name, a bad one): named after whoever registered it.
+    name: 'proc-registration-warning',
+    class: 'WARNING',
+    header: 'WARNING: ',
+    pattern: warningAt('fs/proc/generic\\.c'),
+    title: 'WARNING: proc registration bug in {frame}',
+    stack: { from: ['pc', 'trace'], skip: /proc_/, needsTrace: true },
   },
   {
     name: 'kobject-warning',
@@ -852,7 +955,7 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     header: 'WARNING: ',
     pattern: warningAt('drivers/usb/core/urb\\.c', 'usb_submit_urb'),
     title: 'WARNING in {frame}/usb_submit_urb',
-    stack: { from: ['trace'], skip: /^usb_submit_urb$/ },
+    stack: { from: ['pc', 'trace'], skip: /usb_submit_urb|usb_start_wait_urb|usb_bulk_msg|usb_interrupt_msg|usb_control_msg/ },
   },
   {
     name: 'bad-stack-frame-pointer',
@@ -1089,7 +1192,8 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     class: 'OOPS',
     severity: 'degraded',
     header: 'BUG: ',
-    pattern: /^BUG: ((?:[A-Za-z_][\w'()-]*!?(?=\s|$))(?: [A-Za-z_][\w'()-]*!?(?=\s|$))*)/,
+    // Not syzkaller's own notes that use the word (`BUG: no syscalls can create resource fd_bpf_map`).
+    pattern: /^BUG: (?!no syscalls can create resource)((?:[A-Za-z_][\w'()-]*!?(?=\s|$))(?: [A-Za-z_][\w'()-]*!?(?=\s|$))*(?: [A-Za-z_][\w'()-]*(?=:))?)/,
     title: 'BUG: {1}',
     anchored: true,
   },

@@ -29,7 +29,7 @@ const TARGETS: Record<Metric, number> = { detection: 0.98, class: 0.95, title: 0
  * hold-out rates last measured, rounded down to one decimal) only catches regressions: raise it as the rates
  * rise, and drop it for TARGETS once they are met.
  */
-const HOLD_OUT_FLOOR: Record<Metric, number> = { detection: 0.96, class: 0.945, title: 0.743 };
+const HOLD_OUT_FLOOR: Record<Metric, number> = { detection: 0.96, class: 0.959, title: 0.824 };
 
 const METRICS: readonly Metric[] = ['detection', 'class', 'title'];
 

@@ -12,12 +12,14 @@ import {
   mostSevereEvent,
   normalizeTitle,
   severityOf,
+  SKIPPED_FRAME_WORDS,
   SKIPPED_FRAMES,
   stripConsolePrefix,
   summarizeEvents,
   type DetectedKernelEvent,
 } from '../../src/classify/index.js';
 import { FAULT_CLASSES, FAULT_SEVERITY_ORDER, type FaultClass, type KernelEvent } from '../../src/model/index.js';
+import { demangleRustSymbol } from '../../src/classify/rust-symbols.js';
 import { readConsoleFixtures } from '../helpers/console-corpus.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/console/', import.meta.url));
@@ -279,8 +281,9 @@ describe('classify: titles', () => {
 describe('classify: one-line BUG reports', () => {
   it('names an unknown BUG by its words, but never takes `BUG: ` inside another message for one', () => {
     const bug = classifyLog('[  512.000000] BUG: non-zero pgtables_bytes on freeing mm: -4096');
-    expect(bug.primary).to.deep.include({ rule: 'bug', class: 'OOPS', title: 'BUG: non-zero pgtables_bytes on freeing', fatal: false });
+    expect(bug.primary).to.deep.include({ rule: 'bug', class: 'OOPS', title: 'BUG: non-zero pgtables_bytes on freeing mm', fatal: false });
     expect(classifyLog('[  512.000000] systemd[1]: unit foo.service says BUG: nothing to see').crashed).to.equal(false);
+    expect(classifyLog('2024/01/01 00:00:00 BUG: no syscalls can create resource fd_bpf_map').crashed).to.equal(false);
   });
 });
 
@@ -325,7 +328,92 @@ const RISCV_STACK = (fn: string): string[] => [
   '---[ end trace 0000000000000000 ]---',
 ];
 
+const LOCKDEP_BACKTRACE = (fns: readonly string[]): string[] => [
+  'other info that might help us debug this:',
+  'stack backtrace:',
+  'CPU: 1 PID: 4242 Comm: syz-executor Not tainted 6.1.0 #1',
+  'Call Trace:',
+  ' <TASK>',
+  ' dump_stack_lvl+0x8b/0xb3',
+  ...fns.map((fn) => ` ${fn}+0x30/0x90`),
+  ' do_syscall_64+0x3b/0xb0',
+  ' </TASK>',
+];
+
 const SYNTHETIC_ROWS: readonly SyntheticRow[] = [
+  {
+    synthetic: true,
+    form: 'arm64 lockdep: BUG: Invalid wait context (without the brackets x86 prints around it)',
+    lines: ['=============================', 'BUG: Invalid wait context', '6.1.0 #1 Not tainted', '-----------------------------', ...LOCKDEP_BACKTRACE(['lock_acquire', '_raw_spin_lock', 'lock_sock_nested', 'foo_sock_bind'])],
+    rule: 'lockdep-invalid-wait-context',
+    class: 'LOCKDEP',
+    title: 'WARNING: locking bug in foo_sock_bind',
+  },
+  {
+    synthetic: true,
+    form: 'lockdep: WARNING: Nested lock was not taken (kernel/locking/lockdep.c, __lock_acquire)',
+    lines: ['=============================', 'WARNING: Nested lock was not taken', '6.1.0 #1 Not tainted', '----------------------------', ...LOCKDEP_BACKTRACE(['lock_acquire', '_raw_spin_lock_nest_lock', 'kvm_mmu_lock_all'])],
+    rule: 'lockdep-nested-lock',
+    class: 'LOCKDEP',
+    title: 'WARNING: nested lock was not taken in kvm_mmu_lock_all',
+  },
+  {
+    synthetic: true,
+    form: 'lockdep before 4.15: BUG: <task> still has locks held! (the lock taken at: names it)',
+    lines: [
+      '=====================================',
+      '[ BUG: syz-executor/4242 still has locks held! ]',
+      '4.9.0 #1 Not tainted',
+      '1 lock held by syz-executor/4242:',
+      ' #0:  (&pipe->mutex/1){+.+.+.}, at: [<ffffffff81a2b3c4>] pipe_lock_nested+0x1c/0x20',
+      'stack backtrace:',
+      ' [<ffffffff81c1d2e9>] dump_stack+0xc1/0x128',
+      ' [<ffffffff81a2c5d7>] pipe_wait+0x1a7/0x1d0',
+    ],
+    rule: 'lockdep-still-held',
+    class: 'LOCKDEP',
+    title: 'BUG: still has locks held in pipe_lock_nested',
+  },
+  {
+    synthetic: true,
+    form: 'x86: WARNING in fs/proc/generic.c (proc_register refusing a duplicate entry)',
+    lines: ['proc_dir_entry \'net/foo\' already registered', 'WARNING: CPU: 1 PID: 4242 at fs/proc/generic.c:381 proc_register+0x2d4/0x3a0', 'Modules linked in:', ...X86_STACK('proc_register').map((line) => line.replace(' foo_ioctl+', ' proc_create_net_data+').replace(' __x64_sys_ioctl+', ' foo_net_init+'))],
+    rule: 'proc-registration-warning',
+    class: 'WARNING',
+    title: 'WARNING: proc registration bug in foo_net_init',
+  },
+  {
+    synthetic: true,
+    form: "Kernel panic - not syncing: Couldn't open N_TTY ldisc for <tty> --- error -<errno>.",
+    lines: ["Kernel panic - not syncing: Couldn't open N_TTY ldisc for ptm0 --- error -12.", 'CPU: 1 PID: 4242 Comm: syz-executor Not tainted 4.14.0 #1', 'Call Trace:', ' dump_stack+0xc1/0x128', ' panic+0x1bf/0x3a0', ' tty_ldisc_reinit+0x1d0/0x200'],
+    rule: 'n-tty-ldisc-panic',
+    class: 'PANIC',
+    title: "kernel panic: Couldn't open N_TTY ldisc",
+  },
+  {
+    synthetic: true,
+    form: 'trusty: panic (<file>): <message> (a secure-world panic other than a failed assertion)',
+    lines: ['trusty: panic (lib/sm/sm.c:206): sm: invalid smc call 0x3c000012'],
+    rule: 'trusty-panic',
+    class: 'PANIC',
+    title: 'trusty: panic: sm: invalid smc call ADDR',
+  },
+  {
+    synthetic: true,
+    form: 'mm: BUG: Bad page map (named by its words alone: which mapping went wrong is not in a stack)',
+    lines: ['BUG: Bad page map in process syz-executor  pte:8000000012345067 pmd:12345067', 'addr:0000000020000000 vm_flags:080000fb anon_vma:0000000000000000 mapping:ffff88801234 index:0', ...X86_STACK('print_bad_pte')],
+    rule: 'bad-page-map',
+    class: 'OOPS',
+    title: 'BUG: Bad page map',
+  },
+  {
+    synthetic: true,
+    form: 'KASAN: double-free or invalid-free in kfree (named after the caller of the free functions)',
+    lines: ['==================================================================', 'BUG: KASAN: double-free or invalid-free in kfree+0xd1/0x2a0', '', 'CPU: 1 PID: 4242 Comm: syz-executor Not tainted 5.4.0 #1', 'Call Trace:', ' dump_stack+0xc1/0x128', ' print_address_description+0x6c/0x3f0', ' kasan_report_invalid_free+0x64/0xa0', ' __kasan_slab_free+0x13a/0x150', ' kfree+0xd1/0x2a0', ' foo_release_buffers+0x44/0x90', ' foo_ioctl+0x30/0x90'],
+    rule: 'kasan-invalid-free',
+    class: 'MEMORY_SAFETY',
+    title: 'KASAN: invalid-free in foo_release_buffers',
+  },
   {
     synthetic: true,
     form: 'riscv: Unable to handle kernel access to user memory without uaccess routines, then Oops [#1]',
@@ -542,6 +630,46 @@ describe('classify: the rule table', () => {
   it('keeps the skipped frames as data, each a valid pattern', () => {
     expect(SKIPPED_FRAMES.length).to.be.greaterThan(200);
     for (const pattern of SKIPPED_FRAMES) expect(() => new RegExp(`^(?:${pattern})$`), pattern).to.not.throw();
+    expect(SKIPPED_FRAME_WORDS.length).to.be.greaterThan(150);
+    for (const pattern of SKIPPED_FRAME_WORDS) expect(() => new RegExp(pattern), pattern).to.not.throw();
     expect(readdirSync(FIXTURES).filter((name) => name.endsWith('.txt')).length).to.equal(ROWS.length + LAB_ROWS.length);
+  });
+});
+
+describe('classify: guilty frames', () => {
+  const gpfIn = (frames: readonly string[]): string =>
+    classifyLog(
+      [
+        'general protection fault: 0000 [#1] SMP KASAN',
+        'CPU: 1 PID: 4242 Comm: syz-executor Not tainted 5.4.0 #1',
+        `RIP: 0010:${frames[0]}+0x12/0x80`,
+        'Call Trace:',
+        ...frames.slice(1).map((fn) => ` ${fn}+0x30/0x90`),
+        ' do_syscall_64+0x3b/0xb0',
+      ]
+        .map((line, i) => `[  100.${String(i).padStart(6, '0')}] ${line}`)
+        .join('\n'),
+    ).primary!.title;
+
+  it('skips a generic helper wherever its name holds one (a filesystem\'s own lock wrapper too), as syzbot does', () => {
+    expect(gpfIn(['reiserfs_write_lock', 'reiserfs_readdir_inode', 'iterate_dir'])).to.equal('general protection fault in reiserfs_readdir_inode');
+    expect(gpfIn(['iput', 'ntfs_fill_super', 'mount_bdev'])).to.equal('general protection fault in ntfs_fill_super');
+  });
+
+  it('keeps a function that only starts like a helper, and instrumentation the trace runs through', () => {
+    expect(gpfIn(['l2cap_sock_teardown_cb', 'l2cap_chan_del'])).to.equal('general protection fault in l2cap_sock_teardown_cb');
+    expect(gpfIn(['write_comp_data', 'foo_parse'])).to.equal('general protection fault in write_comp_data');
+  });
+
+  it('reads Rust symbols back into Rust paths, without crate hashes', () => {
+    expect(demangleRustSymbol('_RNvMs3_NtCshgDM7dBCdno_11rust_binder7processNtB5_7Process10update_ref')).to.equal('<rust_binder::process::Process>::update_ref');
+    expect(demangleRustSymbol('_RNvXs1_CscPPBqWtAqum_11ashmem_rustNtB5_6AshmemNtNtCs43vyB533jt3_6kernel10miscdevice10MiscDevice4mmap')).to.equal(
+      '<ashmem_rust::Ashmem as kernel::miscdevice::MiscDevice>::mmap',
+    );
+    expect(demangleRustSymbol('_RNvCscSpY9Juk0HT_7___rustc17rust_begin_unwind')).to.equal('__rustc::rust_begin_unwind');
+    expect(demangleRustSymbol('_RINvNtCs1234_4core3ptr13drop_in_placeNtCs5678_6kernel4TaskEB4_')).to.equal('core::ptr::drop_in_place::<kernel::Task>');
+    expect(demangleRustSymbol('_ZN4core9panicking9panic_fmt17h0123456789abcdefE')).to.equal('core::panicking::panic_fmt');
+    expect(demangleRustSymbol('_RNvB99_3foo')).to.equal(null);
+    expect(demangleRustSymbol('ext4_fill_super')).to.equal(null);
   });
 });
