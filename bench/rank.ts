@@ -2,6 +2,7 @@
 // with its own run id and one of several stacks), timed with hyperfine as a user runs it.
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { BenchError, type BenchContext, type BenchReport, type Benchmark } from './benchmark.js';
@@ -53,12 +54,12 @@ async function runRankBenchmark(ctx: BenchContext): Promise<BenchReport> {
   const markdown = [
     `# Benchmark: ${NAME}`,
     '',
-    `\`gauntlet rank\` over ${FILES} JUnit files (${(bytes / 1e6).toFixed(0)} MB; each a copy of ${SOURCE}, 60 tests over 2 hosts, with its own run id and one of ${STACKS * 2} stacks), hyperfine ${ctx.runs} runs after ${ctx.warmup} warm-up.`,
+    `\`gauntlet rank\` over ${FILES} JUnit files (${(bytes / 1e6).toFixed(0)} MB; each a copy of ${SOURCE}, 60 tests over 2 hosts, with its own run id and one of ${STACKS * 2} stacks), hyperfine ${ctx.runs} runs after ${ctx.warmup} warm-up, on ${availableParallelism()} cores (rank reads with one thread per core).`,
     '',
     renderTable(['command', 'mean', 'range', 'read'], rows),
     '',
     `Aim: in seconds (under ${AIM_S} s): ${result.mean <= AIM_S ? 'met' : 'NOT met'}.`,
     '',
   ].join('\n');
-  return { markdown, data: { files: FILES, bytes, stacks: STACKS * 2, ...result }, summary: [`rank over ${FILES} files: ${result.mean.toFixed(2)} s ± ${result.stddev.toFixed(2)}`] };
+  return { markdown, data: { files: FILES, bytes, stacks: STACKS * 2, cores: availableParallelism(), ...result }, summary: [`rank over ${FILES} files: ${result.mean.toFixed(2)} s ± ${result.stddev.toFixed(2)}`] };
 }

@@ -350,6 +350,7 @@ export const READ_VARIABLES: Record<string, VariableRule> = {
   gauntlet_heartbeat_interval: { check: (f, c) => checkNumber(f, c, 'a number of seconds > 0', (n) => n > 0) },
   gauntlet_heartbeat_timeout: { check: (f, c) => checkNumber(f, c, 'a number of seconds > 0', (n) => n > 0) },
   gauntlet_docker_socket: { check: checkDockerSocket },
+  gauntlet_kernel_config: { check: (f, c) => checkPath(f, c, 'a kernel config file path on the runner') },
 };
 
 /** Passwords are refused outright; their values are never shown. */

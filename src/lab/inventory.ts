@@ -1,6 +1,7 @@
 // Writes the lab's Ansible-format inventory (lab.hosts.yaml) and the known_hosts file pinning the VMs' host key.
 
 import { readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { PODMAN_SOCKET } from './guest-scripts.js';
 import { engineOf, type VmState } from './vm-state.js';
@@ -16,6 +17,8 @@ export interface LabInventoryOptions {
 export function renderLabInventory(vms: readonly VmState[], options: LabInventoryOptions): string {
   const hosts: Record<string, Record<string, unknown>> = {};
   for (const vm of vms) {
+    // The guest boots a kernel it does not hold: its config sits next to the kernel in the runner's cache.
+    const vmlinuz = vm.qemuArgs[vm.qemuArgs.indexOf('-kernel') + 1];
     hosts[vm.name] = {
       ansible_host: '127.0.0.1',
       ansible_port: vm.port,
@@ -25,6 +28,7 @@ export function renderLabInventory(vms: readonly VmState[], options: LabInventor
       gauntlet_disposable: true,
       gauntlet_console: `file:${vm.serialLog}`,
       gauntlet_power_cycle: vm.powerCycle,
+      ...(vm.qemuArgs.includes('-kernel') && vmlinuz ? { gauntlet_kernel_config: join(dirname(vmlinuz), 'config') } : {}),
       ...(engineOf(vm) === 'podman' ? { gauntlet_docker_socket: PODMAN_SOCKET } : {}),
       gauntlet_labels: {
         lab: 'true',

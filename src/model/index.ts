@@ -6,3 +6,4 @@ export * from './errors.js';
 export * from './run.js';
 export * from './fault.js';
 export * from './rank.js';
+export * from './soak.js';

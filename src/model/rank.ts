@@ -42,7 +42,15 @@ export interface ResultSuite {
   source: string;
   /** The testsuite's name (`SUITE @ HOST`). */
   name: string;
-  /** `gauntlet.run`, else the file it came from: suites of one run share it. */
+  /**
+   * The suite it ran: `SUITE` of a gauntlet testsuite's name (`SUITE @ HOST`, and whatever follows, such as a soak's
+   * ` #3`), else the whole name. With `run` and `host` it says which testsuite this is, wherever it was read from.
+   */
+  suite?: string;
+  /**
+   * `gauntlet.shard.run` (a merged run's testsuite counts under the shard run it came from), else `gauntlet.run`, else
+   * the file it came from: suites of one run share it.
+   */
   run: string;
   /** `gauntlet.host.id`, else `gauntlet.host`, else the `hostname` attribute. */
   host: string;

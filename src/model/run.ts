@@ -70,6 +70,12 @@ export interface SuiteRef {
   digest: string;
 }
 
+/** One test of one suite: the suite's name and the test's full title within it (`describe > it`). */
+export interface TestSelector {
+  suite: string;
+  title: string;
+}
+
 export interface HostRef {
   name: string;
   id: string;
@@ -100,10 +106,30 @@ export interface RunStartEvent extends EventBase {
   shard: { index: number; total: number } | null;
   /** The suites each host owes in this run (its shard's host × suite pairs), by host name. */
   pairs?: Record<string, string[]>;
+  /** Set when the run was limited to one test (`gauntlet repro`); the suite's hooks still ran. */
+  only?: TestSelector;
   retries: number;
   runner: RunnerFacts | null;
   /** The runner's process and machine, so `gauntlet clean` can tell a run still in progress from an interrupted one. */
   process?: { pid: number; hostname: string };
+  /**
+   * Set by `gauntlet merge`: the shard runs this run was merged from, each with the host × suite pairs whose results
+   * it gave (so the seed, shard and run a host's suite ran with can be found again).
+   */
+  mergedFrom?: MergedShard[];
+}
+
+/** One shard run of a merged run (see RunStartEvent.mergedFrom). */
+export interface MergedShard {
+  runId: string;
+  shard: { index: number; total: number } | null;
+  seed: number;
+  /** Hosts whose results in the merged run came from this shard. */
+  hosts: string[];
+  /** The suites each of those hosts ran in this shard, by host name. */
+  pairs: Record<string, string[]>;
+  /** The shard's own command line. */
+  argv: string[];
 }
 
 export interface HostFactsEvent extends EventBase {
@@ -169,6 +195,30 @@ export interface TestEndEvent extends EventBase {
   attempt: number;
   /** Passed only after failing on an earlier attempt. */
   flaky: boolean;
+  /**
+   * Every command run on the host since the previous test ended (this test's hooks and body), with timings. Absent in
+   * journals of earlier gauntlet versions and in test-ends the runner writes itself (a test lost with its host).
+   */
+  commands?: CommandRecord[];
+  /** Commands left out of `commands` because the test ran more than it keeps. */
+  commandsDropped?: number;
+}
+
+/** One command a test ran on its host, for the transcript of a reproduction. */
+export interface CommandRecord {
+  /** The command line (a very long one is cut, and says so). */
+  command: string;
+  /** Milliseconds from the test's start to the command's; negative for a `before` hook that ran earlier. */
+  startMs: number;
+  durationMs: number;
+  exitCode: number | null;
+  /** Signal name without SIG, when the command ended by one. */
+  signal?: string;
+  timedOut?: boolean;
+  /** Why the command could not run or finish (the connection was lost). */
+  error?: string;
+  /** The hook it ran in (`"before each" hook`), when not in the test's body. */
+  hook?: string;
 }
 
 export interface MetricEvent extends EventBase {

@@ -37,8 +37,24 @@ export function signatureId(signature: { class: string; title: string }): string
 
 const MS_PER_HOUR = 3_600_000;
 
-/** Adds up the evidence of `suites`, labelled `group` with the stack `fields` they share. */
-export function collectEvidence(group: string, fields: Partial<Record<StackField, string>>, suites: readonly ResultSuite[]): StackEvidence {
+/**
+ * The testsuites, each once: the same testsuite (its run, host and suite) can be read from more than one report, such
+ * as a merged run's junit.xml and its shards' (a merged testsuite names its shard run), or a soak's junit.xml and
+ * its iterations' (reports/ holds both). The first one read is kept.
+ */
+export function dedupeSuites(suites: readonly ResultSuite[]): ResultSuite[] {
+  const seen = new Set<string>();
+  return suites.filter((suite) => {
+    const identity = JSON.stringify([suite.run, suite.host, suite.suite ?? suite.name]);
+    if (seen.has(identity)) return false;
+    seen.add(identity);
+    return true;
+  });
+}
+
+/** Adds up the evidence of `suites` (each testsuite once: see dedupeSuites), labelled `group` with the stack `fields` they share. */
+export function collectEvidence(group: string, fields: Partial<Record<StackField, string>>, found: readonly ResultSuite[]): StackEvidence {
+  const suites = dedupeSuites(found);
   const runs = new Set<string>();
   const hosts = new Set<string>();
   const byType: Record<string, number> = {};

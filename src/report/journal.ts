@@ -31,7 +31,7 @@ const EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(EVENT_TYPE_RECORD))
  * the kernel's hands before `append` returns: a SIGKILL right after loses nothing already appended (it cannot
  * survive a crash of the runner's own machine; that would need an fsync per line).
  */
-export class JournalWriter {
+export class JournalWriter<E extends { type: string; ts: string } = JournalEvent> {
   private fd: number | null;
 
   private constructor(
@@ -42,12 +42,12 @@ export class JournalWriter {
   }
 
   /** Opens `path` for appending, creating its folder and the file as needed. */
-  static open(path: string): JournalWriter {
+  static open<E extends { type: string; ts: string } = JournalEvent>(path: string): JournalWriter<E> {
     mkdirSync(dirname(path), { recursive: true });
-    return new JournalWriter(path, openSync(path, 'a'));
+    return new JournalWriter<E>(path, openSync(path, 'a'));
   }
 
-  append(event: JournalEvent): void {
+  append(event: E): void {
     if (this.fd === null) throw new Error(`journal ${this.path} is closed`);
     // JSON.stringify escapes every newline inside strings, so one event is always exactly one line.
     const line = Buffer.from(`${JSON.stringify(event)}\n`, 'utf8');
@@ -76,11 +76,26 @@ export interface JournalContents {
  * `file:line`. The first event must be `run-start`.
  */
 export async function readJournal(path: string): Promise<JournalContents> {
-  const text = await readJournalText(path);
+  const { events, warnings } = await readEventLines<JournalEvent>(path, EVENT_TYPES, 'run-start', 'journal.jsonl (is this a gauntlet run directory?)');
+  return { events, warnings };
+}
+
+/**
+ * Reads a file of one JSON event per line, tolerating what a killed writer leaves (a truncated last line) and events
+ * of types a newer gauntlet writes (left out with a warning). `first` is the type the file must start with; `missing`
+ * completes the message for a folder without the file: `<folder>: no <missing>`.
+ */
+export async function readEventLines<E extends { type: string; ts: string }>(
+  path: string,
+  types: ReadonlySet<string>,
+  first: E['type'],
+  missing: string,
+): Promise<{ events: E[]; warnings: string[] }> {
+  const text = await readJournalText(path, missing);
   const lines = text.split('\n');
   // A file that ends with a newline splits into a last empty string, which is no line at all.
   if (lines.at(-1) === '') lines.pop();
-  const events: JournalEvent[] = [];
+  const events: E[] = [];
   const warnings: string[] = [];
   lines.forEach((line, index) => {
     const where = `${path}:${index + 1}`;
@@ -96,25 +111,25 @@ export async function readJournal(path: string): Promise<JournalContents> {
       }
       throw new GauntletError('USAGE', `${where}: not a journal event: ${parsed}`);
     }
-    if (!EVENT_TYPES.has(parsed.type)) {
+    if (!types.has(parsed.type)) {
       warnings.push(`${where}: skipped an event of unknown type "${parsed.type}" (written by a newer gauntlet?)`);
       return;
     }
-    events.push(parsed as JournalEvent);
+    events.push(parsed as E);
   });
-  const first = events[0];
-  if (!first) throw new GauntletError('USAGE', `${path}: the journal holds no events (expected a run-start first)`);
-  if (first.type !== 'run-start') throw new GauntletError('USAGE', `${path}: the first event is "${first.type}", expected "run-start"`);
+  const head = events[0];
+  if (!head) throw new GauntletError('USAGE', `${path}: the journal holds no events (expected a ${first} first)`);
+  if (head.type !== first) throw new GauntletError('USAGE', `${path}: the first event is "${head.type}", expected "${first}"`);
   return { events, warnings };
 }
 
-async function readJournalText(path: string): Promise<string> {
+async function readJournalText(path: string, missing: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      throw new GauntletError('USAGE', `${dirname(path)}: no journal.jsonl (is this a gauntlet run directory?)`, { cause: err });
+      throw new GauntletError('USAGE', `${dirname(path)}: no ${missing}`, { cause: err });
     }
     throw new GauntletError('USAGE', `${path}: cannot read the journal: ${(err as Error).message}`, { cause: err });
   }

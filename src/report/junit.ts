@@ -5,6 +5,7 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import junitReportBuilderModule, { type Builder, type TestCase, type TestSuite } from 'junit-report-builder';
 import { FAILURE_TYPE, HARNESS_ERROR_TYPES, type Facts, type HostRecord, type HostSuiteRecord, type RunRecord, type TestRecord } from '../model/index.js';
+import { findMergedShard } from './merge-runs.js';
 import { listFailedAttempts, type FailedAttempt } from './run-record.js';
 
 /**
@@ -38,27 +39,48 @@ export const MAX_MESSAGE_CHARS = 1000;
  * deleted from that one start tag, which comes before any text from the run.
  */
 export function renderJunit(record: RunRecord): string {
-  const builder = sharedBuilder.newBuilder().name(`gauntlet ${record.start.runId}`);
-  const hosts = new Map(record.hosts.map((host) => [host.name, host]));
-  for (const suiteRecord of record.suites) {
-    const host = hosts.get(suiteRecord.host) ?? null;
-    const name = `${suiteRecord.suite} @ ${suiteRecord.host}`;
-    const suite = builder
-      .testSuite()
-      .name(cleanLine(name))
-      .timestamp(formatTimestamp(suiteRecord.startedAt ?? record.start.ts, record.start.ts))
-      .time(toSeconds(suiteRecord.durationMs));
-    for (const [property, value] of listSuiteProperties(record, suiteRecord, host)) suite.property(property, cleanLine(value, Infinity));
-    const hostname = hostnameOf(suiteRecord.host, host);
-    decorateOnBuild(suite, (element) => element.att('hostname', hostname));
-    for (const test of suiteRecord.tests) addTestCase(suite, cleanLine(name), test);
+  return renderJunitDocument(`gauntlet ${record.start.runId}`, [{ record }]);
+}
+
+/** One run's part of a JUnit document that holds several runs (a soak's iterations). */
+export interface JunitRunPart {
+  record: RunRecord;
+  /** Appended to each testsuite's name, `SUITE @ HOST<suffix>`, so the runs' testsuites stay apart. */
+  nameSuffix?: string;
+  /** Properties added after each testsuite's own. */
+  properties?: [string, string][];
+}
+
+/** Renders several runs as one JUnit document named `name`, their testsuites in the order given. */
+export function renderJunitDocument(name: string, parts: readonly JunitRunPart[]): string {
+  const builder = sharedBuilder.newBuilder().name(cleanLine(name));
+  for (const { record, nameSuffix = '', properties = [] } of parts) {
+    const hosts = new Map(record.hosts.map((host) => [host.name, host]));
+    for (const suiteRecord of record.suites) {
+      const host = hosts.get(suiteRecord.host) ?? null;
+      const suiteName = cleanLine(`${suiteRecord.suite} @ ${suiteRecord.host}${nameSuffix}`);
+      const suite = builder
+        .testSuite()
+        .name(suiteName)
+        .timestamp(formatTimestamp(suiteRecord.startedAt ?? record.start.ts, record.start.ts))
+        .time(toSeconds(suiteRecord.durationMs));
+      for (const [property, value] of [...listSuiteProperties(record, suiteRecord, host), ...properties]) suite.property(property, cleanLine(value, Infinity));
+      const hostname = hostnameOf(suiteRecord.host, host);
+      decorateOnBuild(suite, (element) => element.att('hostname', hostname));
+      for (const test of suiteRecord.tests) addTestCase(suite, suiteName, test);
+    }
   }
   return `${removeRootSkippedCount(builder.build())}\n`;
 }
 
 /** Writes the JUnit file atomically: a temporary file in the same folder, flushed, then renamed over `path`. */
 export async function writeJunit(record: RunRecord, path: string): Promise<void> {
-  const xml = renderJunit(record);
+  await writeFileAtomically(path, renderJunit(record));
+}
+
+/** Writes `text` to `path` so that a reader sees the old file or the new one, never a part: a flushed temporary file renamed over it. */
+export async function writeFileAtomically(path: string, text: string): Promise<void> {
+  const xml = text;
   await mkdir(dirname(path), { recursive: true });
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`);
   try {
@@ -79,6 +101,7 @@ export async function writeJunit(record: RunRecord, path: string): Promise<void>
 /**
  * The `<properties>` of one testsuite, in this order (a property is left out when its value is unknown):
  *   gauntlet.run, gauntlet.version, gauntlet.seed, gauntlet.retries, gauntlet.shard (`INDEX/TOTAL`, sharded runs),
+ *   gauntlet.shard.run (a merged run: the shard run the suite's results came from; seed and shard are that run's),
  *   gauntlet.suite.digest (sha256 of the suite file),
  *   gauntlet.host, gauntlet.host.id, gauntlet.host.unreachable (the connect error), gauntlet.host.error
  *   (`TYPE: message` when a reached host's work ended early), gauntlet.host.boot_id,
@@ -93,12 +116,16 @@ export async function writeJunit(record: RunRecord, path: string): Promise<void>
  */
 export function listSuiteProperties(record: RunRecord, suite: HostSuiteRecord, host: HostRecord | null): [string, string][] {
   const start = record.start;
+  // A merged run's testsuite keeps the seed and shard it ran with, and names the shard run it came from.
+  const origin = findMergedShard(start, suite.host, suite.suite);
+  const shard = origin ? origin.shard : start.shard;
   const properties: [string, string | null | undefined][] = [
     ['gauntlet.run', start.runId],
     ['gauntlet.version', start.gauntletVersion],
-    ['gauntlet.seed', String(start.seed)],
+    ['gauntlet.seed', String(origin?.seed ?? start.seed)],
     ['gauntlet.retries', String(start.retries)],
-    ['gauntlet.shard', start.shard ? `${start.shard.index}/${start.shard.total}` : null],
+    ['gauntlet.shard', shard ? `${shard.index}/${shard.total}` : null],
+    ['gauntlet.shard.run', origin?.runId],
     ['gauntlet.suite.digest', start.suites.find((ref) => ref.name === suite.suite)?.digest],
     ['gauntlet.host', suite.host],
     ['gauntlet.host.id', host?.id || null],

@@ -54,7 +54,8 @@ export function describeSignature(signature: CrashSignature): string {
   return `${signature.class} ×${signature.count} in ${runs} run${runs === 1 ? '' : 's'}: ${signature.title}`;
 }
 
-function describeCriteria(ranking: Ranking): string {
+/** `grouped by key; proven = no fatal event, ≥ 1 test-hours over ≥ 3 runs; intervals are 95% …`. */
+export function describeCriteria(ranking: Ranking): string {
   const by = ranking.by.join(',');
   const since = ranking.since ? `, runs since ${ranking.since}` : '';
   const ignored = ranking.ignoredSuites > 0 ? `; ${ranking.ignoredSuites} testsuite(s) left out (no gauntlet.stack.* properties${ranking.since ? ', or before --since' : ''})` : '';

@@ -2,7 +2,7 @@
 
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type Docker from 'dockerode';
-import { GauntletError, type CommandResult, type Facts, type HostSpec, type KernelEventRecord } from '../model/index.js';
+import { GauntletError, type CommandRecord, type CommandResult, type Facts, type HostSpec, type KernelEventRecord } from '../model/index.js';
 import { createDockerOverStreams } from '../transport/lazy.js';
 import { createPortStream } from './port-stream.js';
 import type { CallRunOptions, RunnerMessage, SerializedError, WorkerMessage } from './rpc.js';
@@ -17,6 +17,8 @@ export class RunnerClient {
   /** Kernel events the runner saw on this host, in the order it saw them. */
   readonly kernelEvents: KernelEventRecord[] = [];
   private readonly kernelEventListeners = new Set<() => void>();
+  private draining: string | null = null;
+  private readonly drainListeners = new Set<(reason: string) => void>();
 
   constructor(private readonly port: MessagePort) {
     port.on('message', (message: RunnerMessage) => this.receive(message));
@@ -26,6 +28,10 @@ export class RunnerClient {
     if (message.kind === 'kernel-event') {
       this.kernelEvents.push(message.event);
       for (const listener of this.kernelEventListeners) listener();
+      return;
+    }
+    if (message.kind === 'drain') {
+      this.drain(message.reason);
       return;
     }
     if (message.kind === 'lost') {
@@ -46,6 +52,24 @@ export class RunnerClient {
   onKernelEvent(listener: () => void): () => void {
     this.kernelEventListeners.add(listener);
     return () => this.kernelEventListeners.delete(listener);
+  }
+
+  /** Stops the host's work after the test now running; later calls change nothing. */
+  drain(reason: string): void {
+    if (this.draining !== null) return;
+    this.draining = reason;
+    for (const listener of this.drainListeners) listener(reason);
+  }
+
+  /** Why the host's work is to stop after the test now running, or null. */
+  get drainReason(): string | null {
+    return this.draining;
+  }
+
+  /** Calls `listener` when the runner asks the worker to drain; returns the function that removes it. */
+  onDrain(listener: (reason: string) => void): () => void {
+    this.drainListeners.add(listener);
+    return () => this.drainListeners.delete(listener);
   }
 
   onLost(listener: (error: SerializedError) => void): void {
@@ -83,6 +107,8 @@ export interface HostHandleHooks {
   /** Appends to the current test's output. */
   appendOutput(line: string): void;
   recordMetric(name: string, value: number, unit: string): void;
+  /** Records a command for the test's transcript; `startedAt` is `performance.now()` when it started. */
+  recordCommand?(record: Omit<CommandRecord, 'startMs'> & { startedAt: number }): void;
 }
 
 /** Builds the `host` global for one host. */
@@ -96,12 +122,22 @@ export function createHostHandle(spec: HostSpec, facts: Facts | null, client: Ru
       stdin: options.stdin,
     };
     let result: CommandResult;
+    const startedAt = performance.now();
     try {
       result = await client.call<CommandResult>((id) => ({ kind: 'run', id, command, options: callOptions }));
     } catch (err) {
       hooks.appendOutput(`$ ${shownCommand(command)}\n  could not run: ${(err as Error).message}`);
+      hooks.recordCommand?.({ command, startedAt, durationMs: Math.round(performance.now() - startedAt), exitCode: null, error: (err as Error).message });
       throw err;
     }
+    hooks.recordCommand?.({
+      command,
+      startedAt,
+      durationMs: result.durationMs,
+      exitCode: result.exitCode,
+      ...(result.signal ? { signal: result.signal } : {}),
+      ...(result.timedOut ? { timedOut: true } : {}),
+    });
     const status = result.timedOut ? `timed out after ${result.durationMs} ms` : result.signal ? `killed by SIG${result.signal}` : `exit ${result.exitCode}`;
     hooks.appendOutput(`$ ${shownCommand(command)}\n  ${status} in ${result.durationMs} ms${transcriptTail(result)}`);
     const { stdout, stderr, exitCode, signal, durationMs, timedOut } = result;

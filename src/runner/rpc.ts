@@ -26,7 +26,9 @@ export type RunnerMessage =
   /** The host's connection died; every later call fails with this. */
   | { kind: 'lost'; error: SerializedError }
   /** A kernel event seen on the host (for `host.events()`). */
-  | { kind: 'kernel-event'; event: KernelEventRecord };
+  | { kind: 'kernel-event'; event: KernelEventRecord }
+  /** Finish the test now running, then run no more: the rest are skipped with this reason (a soak's deadline). */
+  | { kind: 'drain'; reason: string };
 
 export function serializeError(err: unknown): SerializedError {
   if (err && typeof err === 'object') {

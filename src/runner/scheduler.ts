@@ -20,6 +20,7 @@ import {
   type RunStartEvent,
   type RunSummary,
   type SuiteRef,
+  type TestSelector,
 } from '../model/index.js';
 import { buildRunRecord, exitCodeOf, JournalWriter, pickMostSevere, ReporterMultiplexer, summarizeRun, writeJunit, type Reporter } from '../report/index.js';
 import { createTransport, formatSeconds, type Transport } from '../transport/index.js';
@@ -56,6 +57,10 @@ export interface RunPlan {
   continueAfterCrash: boolean;
   /** How long to wait for a lost host to come back (after its power cycle, when it has one). */
   recoverTimeoutMs: number;
+  /** The run's id, when the caller chose it (a soak names its iterations before they start); else a new one. */
+  runId?: string;
+  /** Run only this test of its suite (`gauntlet repro`); hooks still run. */
+  only?: TestSelector;
 }
 
 export interface RunResult {
@@ -102,7 +107,7 @@ interface HostJob {
 
 /** The whole run. Resolves when every host is done or the run was interrupted; never rejects for a host's failure. */
 export class Run {
-  readonly runId = createRunId();
+  readonly runId: string;
   readonly reportDir: string;
   private readonly journal: JournalWriter;
   private readonly events: JournalEvent[] = [];
@@ -110,6 +115,8 @@ export class Run {
   private readonly workers = new Set<Worker>();
   private readonly transports = new Set<Transport>();
   private interrupted: NodeJS.Signals | null = null;
+  /** Set by drain(): why no further test starts. */
+  private draining: string | null = null;
   /** Hosts connect while the runner describes itself; their events wait until run-start is journaled. */
   private readonly startRecorded: Promise<void>;
   private markStartRecorded!: () => void;
@@ -121,6 +128,7 @@ export class Run {
   private readonly hostWorkers = new Map<string, Worker>();
 
   constructor(private readonly plan: RunPlan) {
+    this.runId = plan.runId ?? createRunId();
     this.reportDir = join(plan.outDir, this.runId);
     this.journal = JournalWriter.open(join(this.reportDir, 'journal.jsonl'));
     this.reporters = new ReporterMultiplexer(plan.reporters);
@@ -165,6 +173,7 @@ export class Run {
       seed: plan.seed,
       shard: plan.shard,
       pairs: Object.fromEntries(jobs.map(({ host, suites }) => [host.name, suites.map((suite) => suite.name)])),
+      ...(plan.only ? { only: plan.only } : {}),
       retries: plan.retries,
       runner,
       process: { pid: process.pid, hostname: hostname() },
@@ -182,6 +191,23 @@ export class Run {
   interrupt(signal: NodeJS.Signals): Promise<RunResult> {
     if (!this.interrupted) this.interrupted = signal;
     return this.finish(signal);
+  }
+
+  /**
+   * Ends the run gently: each host finishes the test it is running (and its suite's cleanup hooks), and every test
+   * not yet started is skipped with `not run: <reason>`. A host being recovered after a crash starts no test either.
+   * execute() then resolves as usual. Safe to call more than once; the first reason stands.
+   */
+  drain(reason: string): void {
+    if (this.draining !== null || this.interrupted) return;
+    this.draining = reason;
+    for (const worker of this.hostWorkers.values()) {
+      try {
+        worker.postMessage({ kind: 'drain', reason } satisfies RunnerMessage);
+      } catch {
+        /* the worker is gone */
+      }
+    }
   }
 
   private finish(signal: NodeJS.Signals | null): Promise<RunResult> {
@@ -405,6 +431,8 @@ export class Run {
       bail: plan.bail,
       typescript: suites.some((suite) => /\.m?ts$/.test(suite.path)),
       ...(resume ? { resume } : {}),
+      ...(this.draining !== null ? { drain: this.draining } : {}),
+      ...(plan.only ? { only: plan.only } : {}),
     };
     const worker = new Worker(WORKER_URL, { workerData: input, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB }, stdout: true, stderr: true });
     this.workers.add(worker);

@@ -41,7 +41,8 @@ export async function listSuiteFiles(dir: string): Promise<string[]> {
     .sort();
 }
 
-async function fingerprint(path: string): Promise<SuiteRef> {
+/** A suite file as a run records it: its name, path and the sha256 of its content. */
+export async function fingerprint(path: string): Promise<SuiteRef> {
   const bytes = await readFile(path);
   return { name: suiteNameOf(path), path, digest: createHash('sha256').update(bytes).digest('hex') };
 }

@@ -11,7 +11,9 @@ import {
   type OutcomeKind,
   type SuiteMeta,
   type SuiteRef,
+  type CommandRecord,
   type TestEndEvent,
+  type TestSelector,
   type WorkerEvent,
 } from '../model/index.js';
 import { createHostHandle, RunnerClient } from './host-handle.js';
@@ -37,6 +39,10 @@ export interface WorkerInput {
   typescript: boolean;
   /** Set when the host came back after a crash: what an earlier worker already planned and finished. */
   resume?: WorkerResume;
+  /** Set when the run is draining already as the worker starts: no test runs, each is skipped with this reason. */
+  drain?: string;
+  /** Run only this test (its suite's hooks still run); the suite's other tests are neither planned nor run. */
+  only?: TestSelector;
 }
 
 /** A test's timeout when neither the suite nor `--timeout` gives one. */
@@ -53,6 +59,7 @@ interface LoadedSuite {
 const input = workerData as WorkerInput;
 const port = parentPort as MessagePort;
 const client = new RunnerClient(port);
+if (input.drain !== undefined) client.drain(input.drain);
 
 const now = (): string => new Date().toISOString();
 const emit = (event: WorkerEvent): void => client.send({ kind: 'event', event });
@@ -60,10 +67,38 @@ const emit = (event: WorkerEvent): void => client.send({ kind: 'event', event })
 let current: { suite: string; output: string[]; timeoutMs: number } = { suite: '', output: [], timeoutMs: DEFAULT_TEST_TIMEOUT_MS };
 let declaredMeta: SuiteMeta = {};
 
+/** Commands kept per test for its transcript, and the characters kept of each command line. */
+const MAX_TRANSCRIPT_COMMANDS = 1000;
+const MAX_TRANSCRIPT_COMMAND_CHARS = 4000;
+/** Commands run since the last test ended (hooks included), for the next test-end's transcript. */
+const transcript = {
+  commands: [] as Array<Omit<CommandRecord, 'startMs'> & { startedAt: number }>,
+  dropped: 0,
+  testStartedAt: performance.now(),
+  hook: null as string | null,
+};
+
+/** The transcript's commands, timed from the test's start, for a test-end event; starts the next transcript. */
+function takeTranscript(): Pick<TestEndEvent, 'commands' | 'commandsDropped'> {
+  const commands = transcript.commands.map(({ startedAt, ...command }): CommandRecord => ({ ...command, startMs: Math.round(startedAt - transcript.testStartedAt) }));
+  const dropped = transcript.dropped;
+  transcript.commands = [];
+  transcript.dropped = 0;
+  return { ...(commands.length > 0 ? { commands } : {}), ...(dropped > 0 ? { commandsDropped: dropped } : {}) };
+}
+
 const host = createHostHandle(input.host, input.facts, client, {
   defaultTimeoutMs: () => current.timeoutMs,
   appendOutput: (line) => current.output.push(line),
   recordMetric: (name, value, unit) => emit({ type: 'metric', ts: now(), host: input.host.name, suite: current.suite, name, value, unit }),
+  recordCommand: (record) => {
+    if (transcript.commands.length >= MAX_TRANSCRIPT_COMMANDS) {
+      transcript.dropped += 1;
+      return;
+    }
+    const command = record.command.length > MAX_TRANSCRIPT_COMMAND_CHARS ? `${record.command.slice(0, MAX_TRANSCRIPT_COMMAND_CHARS)}… (${record.command.length} characters in all)` : record.command;
+    transcript.commands.push({ ...record, command, ...(transcript.hook ? { hook: transcript.hook } : {}) });
+  },
 });
 
 // A suite's console output is part of the test that printed it, not noise on the runner's terminal.
@@ -142,7 +177,14 @@ async function loadSuite(ref: SuiteRef): Promise<LoadedSuite> {
   }
   const meta = declaredMeta;
   if (input.timeoutMs === null && meta.timeoutMs !== undefined) replaceTimeout(mocha.suite, loadTimeoutMs, meta.timeoutMs);
+  if (input.only) keepOnly(mocha.suite, input.only.suite === ref.name ? input.only.title : null);
   return { ref, mocha, meta, tests: collectTests(mocha.suite) };
+}
+
+/** Keeps only the test titled `title` (none when null) in the suite tree; mocha skips the hooks of emptied suites. */
+function keepOnly(suite: Mocha.Suite, title: string | null): void {
+  suite.tests = suite.tests.filter((test) => titleOf(test) === title);
+  for (const child of suite.suites) keepOnly(child, title);
 }
 
 /** Sets `to` on every suite, hook and test under `suite` whose timeout is still `from` (not chosen by the suite). */
@@ -175,10 +217,11 @@ function runSuite(loaded: LoadedSuite, planned: Set<string>): Promise<{ failed: 
 
   const end = (title: string, fields: Omit<TestEndEvent, 'type' | 'ts' | 'host' | 'suite' | 'title' | 'output'>): void => {
     ended.add(title);
-    emit({ type: 'test-end', ts: now(), host: hostName, suite, title, output: current.output.join('\n'), ...fields });
+    emit({ type: 'test-end', ts: now(), host: hostName, suite, title, output: current.output.join('\n'), ...fields, ...takeTranscript() });
   };
 
   return new Promise((resolve) => {
+    let stopDraining: () => void = () => undefined;
     const runner = loaded.mocha!.run(() => {
       // Tests mocha never reached (a failed `before` hook, --bail, a lost host) are still reported, never dropped.
       for (const title of planned) {
@@ -188,15 +231,27 @@ function runSuite(loaded: LoadedSuite, planned: Set<string>): Promise<{ failed: 
           end(title, { outcome: 'error', errorType: blockingHook.errorType, message: `not run: ${blockingHook.title} failed: ${blockingHook.message}`, durationMs: 0, attempt: 0, flaky: false });
         } else if (input.bail && failed) {
           end(title, { outcome: 'skipped', message: 'not run: --bail after an earlier failure on this host', durationMs: 0, attempt: 0, flaky: false });
+        } else if (client.drainReason !== null) {
+          end(title, { outcome: 'skipped', message: `not run: ${client.drainReason}`, durationMs: 0, attempt: 0, flaky: false });
         }
       }
+      stopDraining();
       emit({ type: 'suite-end', ts: now(), host: hostName, suite, durationMs: Math.round(performance.now() - startedAt) });
       loaded.mocha!.dispose();
       resolve({ failed });
     });
     client.onLost(() => runner.abort());
+    // Mocha's abort lets the running test finish, then runs the after hooks: the host is left cleaned up.
+    stopDraining = client.onDrain(() => runner.abort());
 
+    runner.on(Mocha.Runner.constants.EVENT_HOOK_BEGIN, (hook: Mocha.Hook) => {
+      transcript.hook = hook.title;
+    });
+    runner.on(Mocha.Runner.constants.EVENT_HOOK_END, () => {
+      transcript.hook = null;
+    });
     runner.on(Mocha.Runner.constants.EVENT_TEST_BEGIN, (test: Mocha.Test) => {
+      transcript.testStartedAt = performance.now();
       current.output = [];
       current.timeoutMs = test.timeout() || current.timeoutMs;
       emit({ type: 'test-start', ts: now(), host: hostName, suite, title: titleOf(test), attempt: currentAttempt(test) });
@@ -275,14 +330,15 @@ async function main(): Promise<void> {
   let bailed = false;
   for (const { suite, skipped } of plans) {
     if (skipped || !suite.mocha || client.lostError) continue;
-    if (bailed) {
-      for (const title of suite.tests) {
-        emit({ type: 'test-end', ts: now(), host: hostName, suite: suite.ref.name, title, outcome: 'skipped', message: 'not run: --bail after an earlier failure on this host', output: '', durationMs: 0, attempt: 0, flaky: false });
+    const remaining = finished.size > 0 ? dropFinished(suite.mocha.suite, suite.ref.name, finished) : suite.tests;
+    if (remaining.length === 0) continue;
+    const notRun = bailed ? 'not run: --bail after an earlier failure on this host' : client.drainReason === null ? null : `not run: ${client.drainReason}`;
+    if (notRun !== null) {
+      for (const title of remaining) {
+        emit({ type: 'test-end', ts: now(), host: hostName, suite: suite.ref.name, title, outcome: 'skipped', message: notRun, output: '', durationMs: 0, attempt: 0, flaky: false });
       }
       continue;
     }
-    const remaining = finished.size > 0 ? dropFinished(suite.mocha.suite, suite.ref.name, finished) : suite.tests;
-    if (remaining.length === 0) continue;
     const { failed } = await runSuite(suite, new Set(remaining));
     if (failed && input.bail) bailed = true;
   }

@@ -75,7 +75,7 @@ const ROWS: Row[] = [
     what: 'unknown gauntlet_ variable, nothing close',
     yaml: hostVar('gauntlet_colour: red'),
     problems: [
-      'hosts.yaml:4:7 all.hosts.db2.gauntlet_colour: expected a known gauntlet_ variable, got "gauntlet_colour"; hint: gauntlet reads gauntlet_jump, gauntlet_known_hosts, gauntlet_labels, gauntlet_disposable, gauntlet_console, gauntlet_power_cycle, gauntlet_connect_timeout, gauntlet_keepalive_interval, gauntlet_keepalive_count_max, gauntlet_heartbeat_interval, gauntlet_heartbeat_timeout, gauntlet_docker_socket',
+      'hosts.yaml:4:7 all.hosts.db2.gauntlet_colour: expected a known gauntlet_ variable, got "gauntlet_colour"; hint: gauntlet reads gauntlet_jump, gauntlet_known_hosts, gauntlet_labels, gauntlet_disposable, gauntlet_console, gauntlet_power_cycle, gauntlet_connect_timeout, gauntlet_keepalive_interval, gauntlet_keepalive_count_max, gauntlet_heartbeat_interval, gauntlet_heartbeat_timeout, gauntlet_docker_socket, gauntlet_kernel_config',
     ],
   },
   { what: 'unknown ansible_ variable', yaml: hostVar('ansible_prot: 22'), problems: ['hosts.yaml:4:7 all.hosts.db2.ansible_prot: expected a known Ansible variable, got "ansible_prot"; hint: did you mean ansible_port?'] },

@@ -87,6 +87,15 @@ describe('lab inventory', () => {
     expect(host!.labels).to.deep.equal({ lab: 'true', kernel: vm.kernel, fs: 'xfs', driver: 'vfs', engine: 'podman', netconsole: 'udp:127.0.0.1:6670' });
   });
 
+  it('names the kernel config next to the kernel the VM boots, for repro bundles (the guest holds none)', async () => {
+    const file = join(dir, 'lab.hosts.yaml');
+    await writeFile(join(dir, 'k'), 'not a real key\n', { mode: 0o600 });
+    const vm = { ...makeVm(dir, 'k61', '6.1.0-56-amd64', 40004), qemuArgs: ['-m', '768M', '-kernel', '/cache/kernels/6.1.0-56-amd64-51d6002b/vmlinuz', '-initrd', '/cache/kernels/6.1.0-56-amd64-51d6002b/initrd.cpio'] };
+    await writeLabInventory(file, [vm], { keyFile: join(dir, 'k'), knownHosts: join(dir, 'kh') });
+    const [host] = (await loadInventory(file)).hosts;
+    expect(host!.vars.gauntlet_kernel_config).to.equal('/cache/kernels/6.1.0-56-amd64-51d6002b/config');
+  });
+
   it('pins the host key per forwarded port as OpenSSH names it', () => {
     const text = renderKnownHosts([makeVm(dir, 'a', '6.1.0-56-amd64', 40001), makeVm(dir, 'b', '6.1.0-56-amd64', 40002)], HOST_PUBLIC);
     expect(text).to.equal(`[127.0.0.1]:40001 ${HOST_PUBLIC}\n[127.0.0.1]:40002 ${HOST_PUBLIC}\n`);

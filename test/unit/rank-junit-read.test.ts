@@ -2,7 +2,11 @@
 
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { buildRunRecord, readJournal, readJunitText, renderJunit } from '../../src/report/index.js';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { GauntletError, ResultSuite } from '../../src/model/index.js';
+import { buildRunRecord, findJunitSources, readJournal, readJunitSources, readJunitText, renderJunit } from '../../src/report/index.js';
 
 const JOURNAL = fileURLToPath(new URL('../fixtures/journals/mixed.jsonl', import.meta.url));
 
@@ -50,8 +54,73 @@ describe('readJunitText', () => {
     ]);
   });
 
+  it('reads the same results whatever the size of the outputs it passes over', async () => {
+    const xml = renderJunit(buildRunRecord((await readJournal(JOURNAL)).events));
+    const line = 'overlay2: 1000 layers <written> & "checked" ]] > done\n';
+    // Every test's output, failure body and <system-err> grow to megabytes, with markup-like text and a CDATA
+    // section holding a closing tag of its own element.
+    const big = xml
+      .replace(/<system-out>/g, `<system-out>${escapeXml(line.repeat(20_000))}<![CDATA[ </system-out> <testcase name="fake"/> ]]>`)
+      .replace(/<\/testcase>/g, `<system-err>${escapeXml(line.repeat(5_000))}</system-err></testcase>`)
+      .replace(/(<failure\b[^>]*>)/g, `$1${escapeXml(line.repeat(5_000))}`);
+    expect(big.length).to.be.greaterThan(xml.length * 20);
+    expect(big.match(/<system-err>/g)?.length).to.be.greaterThan(5);
+    expect(readJunitText(big, 'mixed.xml')).to.deep.equal(readJunitText(xml, 'mixed.xml'));
+    // Without any output at all, too.
+    const bare = xml.replace(/<system-out>[\s\S]*?<\/system-out>/g, '');
+    expect(bare).to.not.include('<system-out>');
+    expect(readJunitText(bare, 'mixed.xml')).to.deep.equal(readJunitText(xml, 'mixed.xml'));
+  });
+
+  it('reads a large reports tree as it reads each file alone, in order, skipping found XML that is not JUnit', async function () {
+    this.timeout(120_000);
+    const xml = renderJunit(buildRunRecord((await readJournal(JOURNAL)).events));
+    const dir = await mkdtemp(join(tmpdir(), 'gauntlet-rank-read-'));
+    try {
+      const expected: ResultSuite[] = [];
+      for (let i = 0; i < 240; i++) {
+        const path = join(dir, `run-${String(i).padStart(3, '0')}`, 'junit.xml');
+        const text = xml.replaceAll('20260302-091402-k7q2', `run-${i}`);
+        await mkdir(dirname(path));
+        await writeFile(path, text);
+        expected.push(...readJunitText(text, path));
+      }
+      await writeFile(join(dir, 'run-100', 'other.xml'), '<html/>');
+      await writeFile(join(dir, 'run-200', 'broken.xml'), '<testsuite><testcase></testsuite>');
+      const { suites, skipped } = await readJunitSources(await findJunitSources([dir]));
+      expect(suites).to.deep.equal(expected);
+      expect(skipped).to.deep.equal([
+        `${join(dir, 'run-100', 'other.xml')}: expected a JUnit document (<testsuites> or <testsuite>), got another XML document`,
+        `${join(dir, 'run-200', 'broken.xml')}: not well-formed XML: ${firstLineOf(() => readJunitText('<testsuite><testcase></testsuite>', 'x'))}`,
+      ]);
+      // Named on the command line, a file that is not JUnit is bad input, even among many.
+      await rm(join(dir, 'run-100', 'other.xml'));
+      const named = [...(await findJunitSources([dir])), { path: join(dir, 'run-200', 'broken.xml'), explicit: true }];
+      await readJunitSources(named).then(
+        () => expect.fail('read'),
+        (err: GauntletError) => expect([err.code, err.message]).to.deep.equal(['USAGE', skipped[1]]),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses XML that is not JUnit, and text that is not XML', () => {
     expect(() => readJunitText('<html><body/></html>', 'x.xml')).to.throw('expected a JUnit document (<testsuites> or <testsuite>), got another XML document');
     expect(() => readJunitText('<testsuite><testcase></testsuite>', 'x.xml')).to.throw(/^not well-formed XML: /);
   });
 });
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** The first line of what `read` throws (saxes words its own messages). */
+function firstLineOf(read: () => unknown): string {
+  try {
+    read();
+  } catch (err) {
+    return (err as Error).message.replace(/^not well-formed XML: /, '');
+  }
+  throw new Error('it did not throw');
+}

@@ -1,11 +1,14 @@
 // `gauntlet rank [PATHS…]`: ranks stacks by the evidence in JUnit reports and run directories: proven, unproven, crashed.
 
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { GauntletError, STACK_FIELDS, type ResultSuite, type StackField } from '../../model/index.js';
 
 /** Where reports are read from when no path is given. */
 export const DEFAULT_REPORTS = 'reports/';
-const FORMATS = ['table', 'md', 'json'] as const;
+const FORMATS = ['table', 'md', 'json', 'html'] as const;
 
 interface RankOptions {
   by?: string;
@@ -13,6 +16,7 @@ interface RankOptions {
   since?: string;
   minHours: string;
   minRuns: string;
+  out?: string;
 }
 
 /** Options that rank and qualify share. */
@@ -29,36 +33,111 @@ export function registerRankCommand(program: Command): void {
     .description('Rank stacks by how stable they proved in JUnit reports: proven, then unproven (too little exposure), then crashed.')
     .argument('[paths...]', `JUnit files, run directories or globs (default ${DEFAULT_REPORTS})`)
     .option('--by <fields>', `group by these stack fields, comma-separated (${STACK_FIELDS.join(', ')}); default key`)
-    .option('--format <format>', `output: ${FORMATS.join(', ')}`, 'table');
+    .option('--format <format>', `output: ${FORMATS.join(', ')} (html: one self-contained page with a chart and links to each run's report)`, 'table')
+    .option('--out <file>', 'write the output to FILE instead of standard output (html links are made relative to it)');
   addEvidenceOptions(command);
   command.addHelpText(
     'after',
     '\nTiers: proven (no fatal kernel event, at least --min-hours test-hours over --min-runs runs), sorted by the upper bound\n' +
       'of the fatal-event rate; unproven (no fatal event, too little exposure), sorted by exposure; crashed (a fatal event:\n' +
       'PANIC, OOPS, lockups, RCU stalls, hung tasks, lost connections, …), sorted by the upper bound of its rate.\n' +
-      'Exit codes: 0 ranked, 2 bad input (no reports, an unknown field, a bad date or number).',
+      'Exit codes: 0 ranked, 2 bad input (no reports, an unknown field, a bad date or number, an --out that cannot be written).',
   );
   command.action(async (paths: string[], options: RankOptions) => {
     const by = parseFields(options.by);
     const format = parseChoice('--format', options.format, FORMATS);
     const criteria = parseCriteria(options);
     const since = parseSince(options.since);
+    if (options.out !== undefined) await assertWritable(options.out);
     const suites = await loadSuites(paths);
     const [{ rankStacks }, report] = await Promise.all([import('../../rank/index.js'), import('../../report/index.js')]);
     const ranking = rankStacks(suites, { by, since, ...criteria });
     if (ranking.stacks.length === 0) {
       throw new GauntletError('USAGE', `${describePaths(paths)}: no testsuite carries gauntlet.stack.* properties${since ? ` in runs since ${since.toISOString()}` : ''} (expected gauntlet's JUnit reports or others with gauntlet.stack.key)`);
     }
-    const render = { table: report.formatRankingTable, md: report.formatRankingMarkdown, json: report.formatRankingJson }[format];
-    process.stdout.write(render(ranking));
+    let text: string;
+    if (format === 'html') {
+      // Links must work when the page is opened from disk: relative to where the page is written.
+      const pageDir = options.out === undefined ? process.cwd() : dirname(resolve(options.out));
+      const links = await collectRunLinks(suites, ranking.by, since, pageDir, report.linkBetween);
+      text = report.renderRankingHtml(ranking, { ...links, generatedAt: new Date().toISOString() });
+    } else {
+      text = { table: report.formatRankingTable, md: report.formatRankingMarkdown, json: report.formatRankingJson }[format](ranking);
+    }
+    if (options.out === undefined) {
+      process.stdout.write(text);
+      return;
+    }
+    try {
+      await report.writeFileAtomically(options.out, text);
+    } catch (err) {
+      throw new GauntletError('USAGE', `--out ${options.out}: cannot write the file: ${(err as Error).message}`, { cause: err });
+    }
+    process.stdout.write(`${format}: ${options.out}\n`);
   });
+}
+
+/**
+ * For the html page: each run's page as a link from `pageDir` (report.html beside the run's junit.xml or journal,
+ * else the JUnit file itself), and the runs behind each stack, grouped as rankStacks groups them.
+ */
+async function collectRunLinks(
+  suites: readonly ResultSuite[],
+  by: readonly StackField[],
+  since: Date | null,
+  pageDir: string,
+  linkBetween: (fromDir: string, toFile: string) => string,
+): Promise<{ runs: Record<string, string>; stackRuns: Record<string, string[]> }> {
+  const { describeGroup, filterSince, hasStack } = await import('../../rank/index.js');
+  const runs = new Map<string, string>();
+  const stackRuns = new Map<string, Set<string>>();
+  for (const suite of filterSince(suites.filter(hasStack), since)) {
+    const fields = Object.fromEntries(by.map((field) => [field, suite.stack[field] ?? 'unknown'])) as Partial<Record<StackField, string>>;
+    const group = describeGroup(by, fields);
+    stackRuns.set(group, (stackRuns.get(group) ?? new Set()).add(suite.run));
+    if (!runs.has(suite.run)) runs.set(suite.run, linkBetween(pageDir, await findRunPage(suite.source)));
+  }
+  return { runs: Object.fromEntries(runs), stackRuns: Object.fromEntries([...stackRuns].map(([group, ids]) => [group, [...ids].sort()])) };
+}
+
+/** A run directory's report.html when `gauntlet report DIR --html` wrote one, else the report file itself. */
+async function findRunPage(source: string): Promise<string> {
+  const page = join(dirname(resolve(source)), 'report.html');
+  if (['junit.xml', 'journal.jsonl'].includes(basename(source))) {
+    try {
+      if ((await stat(page)).isFile()) return page;
+    } catch {
+      // no page: link the report
+    }
+  }
+  return resolve(source);
+}
+
+/** Answers a --out that cannot be written before reading any report: a directory, or a folder that is not one or is read-only. */
+async function assertWritable(out: string): Promise<void> {
+  const target = await stat(out).catch(() => null);
+  if (target?.isDirectory()) throw new GauntletError('USAGE', `--out ${out}: is a directory (expected a file to write)`);
+  let folder = dirname(resolve(out));
+  for (;;) {
+    const found = await stat(folder).catch(() => null);
+    if (found) {
+      if (!found.isDirectory()) throw new GauntletError('USAGE', `--out ${out}: ${folder} is not a directory`);
+      break;
+    }
+    folder = dirname(folder);
+  }
+  try {
+    await access(folder, constants.W_OK);
+  } catch (err) {
+    throw new GauntletError('USAGE', `--out ${out}: cannot write in ${folder} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+  }
 }
 
 /** Reads the testsuites of every report the paths name (default reports/); warns about XML files that are not JUnit. */
 export async function loadSuites(paths: readonly string[]): Promise<ResultSuite[]> {
   const { findJunitSources, readJunitSources } = await import('../../report/index.js');
   const sources = await findJunitSources(paths.length > 0 ? paths : [DEFAULT_REPORTS]);
-  const { suites, skipped } = readJunitSources(sources);
+  const { suites, skipped } = await readJunitSources(sources);
   for (const line of skipped) process.stderr.write(`gauntlet: warning: skipped ${line}\n`);
   return suites;
 }

@@ -1,4 +1,4 @@
-// `gauntlet report DIR`: rebuilds a run's junit.xml from its journal alone, prints the summary, exits as the run did.
+// `gauntlet report DIR [--html]`: rebuilds a run's junit.xml (and report.html) from its journal alone, prints the summary, exits as the run did.
 
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,14 +10,15 @@ export function registerReportCommand(program: Command): void {
     .command('report')
     .description('Rebuild <dir>/junit.xml from <dir>/journal.jsonl (also after a killed run) and print the run\'s summary.')
     .argument('<dir>', 'a run directory, reports/<run-id>')
+    .option('--html', 'also write <dir>/report.html: a self-contained page with a per-host timeline and each failure\'s evidence')
     .addHelpText(
       'after',
       '\nExit codes: 0 everything passed, 1 a test failed or errored (an unreachable host\'s tests are errors),\n' +
         '130/143 the run was interrupted by SIGINT/SIGTERM, 2 bad input (no such directory, no or corrupt journal).',
     )
-    .action(async (dir: string) => {
+    .action(async (dir: string, options: { html?: boolean }) => {
       // Loaded here, not at start-up: other commands need none of it.
-      const { buildRunRecord, exitCodeOf, formatSummary, readJournal, summarizeRun, writeJunit } = await import('../../report/index.js');
+      const { buildRunRecord, exitCodeOf, formatSummary, readJournal, renderRunHtml, summarizeRun, writeFileAtomically, writeJunit } = await import('../../report/index.js');
       await assertDirectory(dir);
       const { events, warnings } = await readJournal(join(dir, 'journal.jsonl'));
       for (const warning of warnings) process.stderr.write(`gauntlet: warning: ${warning}\n`);
@@ -25,6 +26,11 @@ export function registerReportCommand(program: Command): void {
       const junitPath = join(dir, 'junit.xml');
       await writeJunit(record, junitPath);
       const lines = [formatSummary(summarizeRun(record)), `junit: ${junitPath}`];
+      if (options.html) {
+        const htmlPath = join(dir, 'report.html');
+        await writeFileAtomically(htmlPath, renderRunHtml(events, { junitHref: 'junit.xml' }));
+        lines.push(`html: ${htmlPath}`);
+      }
       if (record.end?.interrupted) lines.unshift(`run ${record.start.runId} was interrupted by ${record.end.interrupted}`);
       else if (!record.end) lines.unshift(`run ${record.start.runId} did not finish: its journal has no run-end (was the runner killed?)`);
       process.stdout.write(`${lines.join('\n')}\n`);

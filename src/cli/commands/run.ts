@@ -6,22 +6,26 @@ import { GauntletError, type SuiteRef } from '../../model/index.js';
 import { EXIT } from '../errors.js';
 import { addInventoryOptions, type InventoryOptions } from '../options.js';
 
-interface RunOptions extends InventoryOptions {
+/** The options `gauntlet run` and `gauntlet soak` share: which suites, how, on which hosts, and where the reports go. */
+export interface SuiteRunOptions extends InventoryOptions {
   suite: string[];
   suitesDir?: string;
   param: string[];
-  seed?: string;
   workers?: string;
   retries: string;
-  shard?: string;
   bail?: boolean;
   timeout?: string;
   suiteTimeout?: string;
   out: string;
-  verbose?: boolean;
   watch: boolean;
-  continueAfterCrash?: boolean;
   recoverTimeout: string;
+}
+
+interface RunOptions extends SuiteRunOptions {
+  seed?: string;
+  shard?: string;
+  verbose?: boolean;
+  continueAfterCrash?: boolean;
 }
 
 /** The most hosts worked on at once unless --workers says otherwise. */
@@ -29,26 +33,61 @@ const DEFAULT_MAX_WORKERS = 64;
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-export function registerRunCommand(program: Command): void {
-  const command = program
-    .command('run')
-    .description('Run suites on every selected host at once and write reports/<run-id>/ (journal.jsonl, junit.xml).')
+/** Adds the options `gauntlet run` and `gauntlet soak` share (see SuiteRunOptions). */
+export function addSuiteRunOptions(command: Command): Command {
+  command
     .option('-s, --suite <name|path>', 'suite name from the suites folder, a file or a folder (repeatable, comma-separated); default: every suite', collect, [])
     .option('--suites-dir <dir>', 'folder that suite names are looked up in (default: the shipped suites/)')
     .option('-p, --param <key=value>', 'parameter for the suites (repeatable); values are JSON when they parse as JSON', collect, [])
-    .option('--seed <n>', 'seed for the suites\' random choices (default: random; always recorded)')
     .option('-w, --workers <n>', `hosts worked on at once (default: all selected, up to ${DEFAULT_MAX_WORKERS})`)
     .option('--retries <n>', 'retry a failing test up to n times; one that then passes is reported flaky', '0')
-    .option('--shard <i/n>', 'run only shard i of n of the host × suite pairs (for parallel CI jobs)')
     .option('--bail', 'stop a host\'s remaining tests after its first failure')
     .option('--timeout <seconds>', 'per-test timeout, overriding the suites\' own')
     .option('--suite-timeout <seconds>', 'stop a suite still running after this long; its unfinished tests are errors')
-    .option('-o, --out <dir>', 'parent folder of the run\'s report folder', 'reports')
-    .option('-v, --verbose', 'print every test start, not just outcomes')
+    .option('-o, --out <dir>', 'parent folder of the report folder', 'reports')
     .option('--no-watch', "do not watch the hosts' kernel logs, consoles and heartbeats (kernel faults then go unseen)")
-    .option('--continue-after-crash', "after a host crashed and came back (gauntlet_power_cycle, or by itself), run its remaining tests; without it they are errors with the crash as cause")
     .option('--recover-timeout <seconds>', 'how long to wait for a lost host to come back before its remaining tests are errors', '300');
   addInventoryOptions(command);
+  return command;
+}
+
+/** What the shared options resolve to, checked before any host is reached (bad input is a USAGE error). */
+export async function resolveSuiteRun(options: SuiteRunOptions, defaultScale: string) {
+  const [{ loadInventory, selectHosts }, { findShippedSuitesDir, resolveSuites }] = await Promise.all([import('../../inventory/index.js'), import('../../runner/index.js')]);
+  const inventory = await loadInventory(options.inventory);
+  const hosts = selectHosts(inventory, options.limit);
+  const suites = await resolveSuites(options.suite, options.suitesDir ?? findShippedSuitesDir());
+  const params = parseParams(options.param);
+  if (options.suite.length === 0 && params.scale === undefined) params.scale = defaultScale;
+  const workers = options.workers === undefined ? Math.min(hosts.length, DEFAULT_MAX_WORKERS) : parseCount('--workers', options.workers, 1);
+  await checkSuiteParams(suites, params);
+  return {
+    inventory,
+    hosts,
+    limit: options.limit ?? null,
+    suites,
+    params,
+    workers,
+    retries: parseCount('--retries', options.retries, 0),
+    bail: Boolean(options.bail),
+    timeoutMs: options.timeout === undefined ? null : parseSeconds('--timeout', options.timeout),
+    suiteTimeoutMs: options.suiteTimeout === undefined ? null : parseSeconds('--suite-timeout', options.suiteTimeout),
+    acceptNewHostKeys: Boolean(options.acceptNewHostKeys),
+    watch: options.watch,
+    recoverTimeoutMs: parseSeconds('--recover-timeout', options.recoverTimeout),
+  };
+}
+
+export function registerRunCommand(program: Command): void {
+  const command = addSuiteRunOptions(
+    program
+      .command('run')
+      .description('Run suites on every selected host at once and write reports/<run-id>/ (journal.jsonl, junit.xml).')
+      .option('--seed <n>', 'seed for the suites\' random choices (default: random; always recorded)')
+      .option('--shard <i/n>', 'run only shard i of n of the host × suite pairs (for parallel CI jobs)')
+      .option('-v, --verbose', 'print every test start, not just outcomes')
+      .option('--continue-after-crash', "after a host crashed and came back (gauntlet_power_cycle, or by itself), run its remaining tests; without it they are errors with the crash as cause"),
+  );
   command.addHelpText(
     'after',
     [
@@ -61,41 +100,17 @@ export function registerRunCommand(program: Command): void {
   );
   command.action(async (options: RunOptions) => {
     // Loaded here, not at start-up: `gauntlet --help` and other commands need none of it.
-    const [{ loadInventory, selectHosts }, { createTerminalReporter }, { findShippedSuitesDir, parseShard, resolveSuites, Run }] = await Promise.all([
-      import('../../inventory/index.js'),
-      import('../../report/index.js'),
-      import('../../runner/index.js'),
-    ]);
-    const inventory = await loadInventory(options.inventory);
-    const hosts = selectHosts(inventory, options.limit);
-    const suites = await resolveSuites(options.suite, options.suitesDir ?? findShippedSuitesDir());
-    const params = parseParams(options.param);
-    if (options.suite.length === 0 && params.scale === undefined) params.scale = 'quick';
-    const workers = options.workers === undefined ? Math.min(hosts.length, DEFAULT_MAX_WORKERS) : parseCount('--workers', options.workers, 1);
+    const [{ createTerminalReporter }, { parseShard, Run }] = await Promise.all([import('../../report/index.js'), import('../../runner/index.js')]);
+    const resolved = await resolveSuiteRun(options, 'quick');
     const live = Boolean(process.stdout.isTTY) && !process.env.CI;
-
-    await checkSuiteParams(suites, params);
-
     const run = new Run({
-      inventory,
-      hosts,
-      limit: options.limit ?? null,
-      suites,
-      params,
+      ...resolved,
       seed: options.seed === undefined ? randomInt(0, 2 ** 31) : parseCount('--seed', options.seed, 0),
       shard: options.shard ? parseShard(options.shard) : null,
-      retries: parseCount('--retries', options.retries, 0),
-      bail: Boolean(options.bail),
-      timeoutMs: options.timeout === undefined ? null : parseSeconds('--timeout', options.timeout),
-      suiteTimeoutMs: options.suiteTimeout === undefined ? null : parseSeconds('--suite-timeout', options.suiteTimeout),
-      workers,
       outDir: options.out,
-      acceptNewHostKeys: Boolean(options.acceptNewHostKeys),
       argv: process.argv.slice(2),
       reporters: [createTerminalReporter({ stream: process.stdout, live, verbose: Boolean(options.verbose) })],
-      watch: options.watch,
       continueAfterCrash: Boolean(options.continueAfterCrash),
-      recoverTimeoutMs: parseSeconds('--recover-timeout', options.recoverTimeout),
     });
 
     let interrupting = false;
@@ -132,7 +147,7 @@ export function parseParams(pairs: string[]): Record<string, unknown> {
   return params;
 }
 
-function parseCount(flag: string, text: string, min: number): number {
+export function parseCount(flag: string, text: string, min: number): number {
   const value = Number(text);
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) {
     throw new GauntletError('USAGE', `${flag}: expected a whole number ≥ ${min}, got ${JSON.stringify(text)}`);
@@ -140,7 +155,7 @@ function parseCount(flag: string, text: string, min: number): number {
   return value;
 }
 
-function parseSeconds(flag: string, text: string): number {
+export function parseSeconds(flag: string, text: string): number {
   const value = Number(text);
   if (!Number.isFinite(value) || value <= 0) throw new GauntletError('USAGE', `${flag}: expected a number of seconds > 0, got ${JSON.stringify(text)}`);
   return Math.round(value * 1000);

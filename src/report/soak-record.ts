@@ -1,0 +1,182 @@
+// A soak rebuilt from its journal (soak.jsonl) and its iterations' run records: the combined JUnit, the counts, the lines a user reads.
+
+import { join } from 'node:path';
+import { HARNESS_ERROR_TYPES, type IterationEndEvent, type IterationStartEvent, type RunRecord, type SoakEndEvent, type SoakEvent, type SoakStartEvent } from '../model/index.js';
+import { readEventLines } from './journal.js';
+import { renderJunitDocument, type JunitRunPart } from './junit.js';
+import { formatCounts, formatDuration, type OutcomeCounts } from './terminal-text.js';
+
+/** The soak journal's file name inside the soak's folder, and the folder its iterations' run folders go in. */
+export const SOAK_JOURNAL = 'soak.jsonl';
+export const ITERATIONS_DIR = 'iterations';
+
+const SOAK_EVENT_TYPES: Record<SoakEvent['type'], true> = {
+  'soak-start': true,
+  'soak-resume': true,
+  'iteration-start': true,
+  'iteration-end': true,
+  'host-down': true,
+  'host-back': true,
+  'soak-end': true,
+};
+
+/** Reads `<dir>/soak.jsonl` (USAGE error naming the problem when it is not a soak's journal). */
+export async function readSoakJournal(dir: string): Promise<{ events: SoakEvent[]; warnings: string[] }> {
+  return readEventLines<SoakEvent>(join(dir, SOAK_JOURNAL), new Set(Object.keys(SOAK_EVENT_TYPES)), 'soak-start', `${SOAK_JOURNAL} (is this a soak's folder, reports/<soak-id>?)`);
+}
+
+/** One iteration: its start, its end once it has one. */
+export interface SoakIteration {
+  start: IterationStartEvent;
+  end: IterationEndEvent | null;
+}
+
+/** What a soak's journal says so far. */
+export interface SoakState {
+  start: SoakStartEvent;
+  iterations: SoakIteration[];
+  /** Hosts down now, with the reason. */
+  down: Map<string, string>;
+  end: SoakEndEvent | null;
+  /** The latest runner process that worked on the soak (the first, or the last to resume it). */
+  process: SoakStartEvent['process'];
+}
+
+/** Folds the soak's events into its state; the first event is the soak-start (readSoakJournal checks it). */
+export function buildSoakState(events: readonly SoakEvent[]): SoakState {
+  const start = events[0] as SoakStartEvent;
+  const iterations = new Map<number, SoakIteration>();
+  const down = new Map<string, string>();
+  let end: SoakEndEvent | null = null;
+  let process = start.process;
+  for (const event of events) {
+    switch (event.type) {
+      case 'soak-resume':
+        process = event.process;
+        end = null;
+        break;
+      case 'iteration-start':
+        iterations.set(event.iteration, { start: event, end: null });
+        break;
+      case 'iteration-end': {
+        const iteration = iterations.get(event.iteration);
+        if (iteration) iteration.end = event;
+        break;
+      }
+      case 'host-down':
+        down.set(event.host, event.reason);
+        break;
+      case 'host-back':
+        down.delete(event.host);
+        break;
+      case 'soak-end':
+        end = event;
+        break;
+      default:
+        break;
+    }
+  }
+  return { start, iterations: [...iterations.values()].sort((a, b) => a.start.iteration - b.start.iteration), down, end, process };
+}
+
+/**
+ * Whether a test's error is the runner's own stop (killed, or a signal) cut short: reported as it happened
+ * (INTERRUPTED), but no evidence against the host, so it does not fail a soak that was resumed.
+ */
+function isRunnerDeath(iteration: SoakIteration, outcome: string, errorType: string | undefined): boolean {
+  const stopped = iteration.end?.killed === true || iteration.end?.interrupted !== undefined;
+  return stopped && outcome === 'error' && errorType === HARNESS_ERROR_TYPES.INTERRUPTED;
+}
+
+export interface SoakTotals extends OutcomeCounts {
+  iterations: number;
+  /** Iterations cut short by a killed runner. */
+  killed: number;
+  /** Fatal kernel events, by `CLASS: title`, with how often each was seen. */
+  fatal: Map<string, number>;
+  /** Tests cut short by the runner being killed or stopped (reported INTERRUPTED, not counted against the hosts). */
+  runnerDeaths: number;
+}
+
+/** Counts over every iteration that has a run record. */
+export function totalSoak(state: SoakState, records: ReadonlyMap<string, RunRecord>): SoakTotals {
+  const totals: SoakTotals = { iterations: 0, killed: 0, passed: 0, failed: 0, errors: 0, skipped: 0, flaky: 0, fatal: new Map(), runnerDeaths: 0 };
+  for (const iteration of state.iterations) {
+    const record = records.get(iteration.start.runId);
+    if (!record) continue;
+    totals.iterations += 1;
+    if (iteration.end?.killed) totals.killed += 1;
+    for (const suite of record.suites) {
+      for (const test of suite.tests) {
+        if (isRunnerDeath(iteration, test.outcome, test.errorType)) totals.runnerDeaths += 1;
+        else if (test.outcome === 'passed') totals.passed += 1;
+        else if (test.outcome === 'failed') totals.failed += 1;
+        else if (test.outcome === 'error') totals.errors += 1;
+        else totals.skipped += 1;
+        if (test.outcome === 'passed' && test.flaky) totals.flaky += 1;
+        for (const event of test.kernelEvents ?? []) {
+          if (!event.fatal) continue;
+          const key = `${event.class}: ${event.title}`;
+          totals.fatal.set(key, (totals.fatal.get(key) ?? 0) + 1);
+        }
+      }
+    }
+  }
+  return totals;
+}
+
+/**
+ * The exit code a soak earns: 130 / 143 when a signal stopped it, else 1 when any test failed or errored (tests cut
+ * short by the soak's own runner being killed excepted) or a host was down at the end, else 0.
+ */
+export function exitCodeOfSoak(state: SoakState, totals: SoakTotals, signal: NodeJS.Signals | null): number {
+  if (signal !== null) return signal === 'SIGINT' ? 130 : 143;
+  return totals.failed > 0 || totals.errors > 0 || state.down.size > 0 ? 1 : 0;
+}
+
+/**
+ * The soak as one JUnit document: every iteration's testsuites once, in iteration order, named
+ * `SUITE @ HOST #N` and carrying `gauntlet.soak` and `gauntlet.iteration` besides their run's own properties.
+ */
+export function renderSoakJunit(state: SoakState, records: ReadonlyMap<string, RunRecord>): string {
+  const parts: JunitRunPart[] = [];
+  for (const iteration of state.iterations) {
+    const record = records.get(iteration.start.runId);
+    if (!record) continue;
+    const n = String(iteration.start.iteration);
+    parts.push({ record, nameSuffix: ` #${n}`, properties: [['gauntlet.soak', state.start.soakId], ['gauntlet.iteration', n]] });
+  }
+  return renderJunitDocument(`gauntlet soak ${state.start.soakId}`, parts);
+}
+
+/**
+ * The progress line printed every few minutes:
+ * `soak 20261122-…: 1h 05m of 8h 00m · iteration 14 running (13 done) · down: db2 · 1234 passed · 2 failed · … · 0 fatal kernel events`.
+ */
+export function formatSoakProgress(state: SoakState, totals: SoakTotals, now: Date, running: number | null): string {
+  const startedAt = Date.parse(state.start.ts);
+  const elapsed = formatDuration(now.getTime() - startedAt);
+  const parts = [`soak ${state.start.soakId}: ${elapsed} of ${formatDuration(state.start.durationMs)}`];
+  parts.push(running === null ? `${totals.iterations} iterations done` : `iteration ${running} running (${totals.iterations} done)`);
+  if (state.down.size > 0) parts.push(`down: ${[...state.down.keys()].join(', ')}`);
+  parts.push(formatCounts(totals));
+  const fatal = [...totals.fatal.values()].reduce((sum, count) => sum + count, 0);
+  parts.push(`${fatal} fatal kernel ${fatal === 1 ? 'event' : 'events'}`);
+  return parts.join(' · ');
+}
+
+/** The lines printed when a soak ends: the verdict, each fatal signature, the hosts left out, the killed iterations. */
+export function formatSoakSummary(state: SoakState, totals: SoakTotals): string[] {
+  const lines = [
+    `soak ${state.start.soakId}: ${totals.iterations} ${totals.iterations === 1 ? 'iteration' : 'iterations'} · ${formatCounts(totals)}`,
+  ];
+  for (const [signature, count] of [...totals.fatal].sort((a, b) => b[1] - a[1])) lines.push(`  fatal ×${count}: ${signature}`);
+  for (const [host, reason] of state.down) lines.push(`  host ${host} down at the end: ${reason}`);
+  if (totals.killed > 0) {
+    lines.push(
+      `  ${totals.killed} ${totals.killed === 1 ? 'iteration was' : 'iterations were'} cut short by a killed runner and resumed` +
+        (totals.runnerDeaths > 0 ? ` (${totals.runnerDeaths} ${totals.runnerDeaths === 1 ? 'test' : 'tests'} INTERRUPTED, not counted against the hosts)` : ''),
+    );
+  }
+  return lines;
+}
