@@ -223,7 +223,8 @@ const PRINTK_TIME = /^\s*(?:<\d+>)?\[\s*(\d+\.\d+)\]/;
 export function cutConsoleWindow(text: string, excerpt: string, before: number, after: number): string | null {
   const anchor = excerpt.split('\n').map((line) => line.trim()).find((line) => line !== '');
   if (!anchor) return null;
-  const lines = text.split('\n');
+  // Serial consoles end lines with \r\n; the bundle's text files end them with \n.
+  const lines = text.split('\n').map((line) => line.replace(/\r+$/, ''));
   let at = -1;
   for (let i = lines.length - 1; i >= 0 && at === -1; i--) if (lines[i]!.includes(anchor)) at = i;
   if (at === -1) return null;

@@ -316,7 +316,7 @@ describe('repro: the bundle', () => {
 describe('repro: the console around an occurrence', () => {
   // A lab VM's serial console (append mode) over three boots: an OOM kill and a panic, then after the power cycle a
   // second panic of the same kind, then the boot after that.
-  const capture = readFile(new URL('../fixtures/repro/two-panics-serial.log', import.meta.url), 'utf8');
+  const capture = readFile(new URL('../fixtures/repro/two-panics-serial.txt', import.meta.url), 'utf8');
 
   it('is cut around the last occurrence, and starts no earlier than the boot it belongs to', async () => {
     const window = cutConsoleWindow(await capture, '[   34.069212] Kernel panic - not syncing: sysrq triggered crash\n[   34.069619] CPU: 0', 150, 80)!;
@@ -326,6 +326,7 @@ describe('repro: the console around an occurrence', () => {
     expect(window).to.include('[   34.069212] Kernel panic - not syncing: sysrq triggered crash');
     expect(window, 'the earlier boot\'s panic').to.not.include('[   76.');
     expect(window, 'the earlier boot\'s OOM kill').to.not.include('class=OOM');
+    expect(window, 'lines end with \\n alone').to.not.include('\r');
   });
 
   it('starts at the kernel banner when the console shows one, and keeps at most the lines asked for', () => {

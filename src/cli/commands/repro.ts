@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { GauntletError } from '../../model/index.js';
 import { EXIT } from '../errors.js';
+import { parseCount, parseSeconds } from './run.js';
 
 interface ReproCommandOptions {
   test?: string;
@@ -48,7 +49,7 @@ export function registerReproCommand(program: Command): void {
     )
     .action(async (runDir: string, options: ReproCommandOptions) => {
       if (options.test === undefined || options.test.trim() === '') throw new GauntletError('USAGE', 'repro: --test "<suite> > <test>" is required (the test to reproduce, as the run\'s report names it)');
-      const attempts = parseCount('--attempts', options.attempts);
+      const attempts = parseCount('--attempts', options.attempts, 1);
       const recoverTimeoutMs = parseSeconds('--recover-timeout', options.recoverTimeout);
       const { Reproduction } = await import('../../runner/repro.js');
       const repro = new Reproduction({
@@ -87,16 +88,4 @@ export function registerReproCommand(program: Command): void {
       );
       process.exitCode = result.reproduced > 0 ? EXIT.OK : EXIT.FAILED;
     });
-}
-
-function parseCount(flag: string, text: string): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < 1) throw new GauntletError('USAGE', `${flag}: expected a whole number ≥ 1, got ${JSON.stringify(text)}`);
-  return value;
-}
-
-function parseSeconds(flag: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0) throw new GauntletError('USAGE', `${flag}: expected a number of seconds > 0, got ${JSON.stringify(text)}`);
-  return Math.round(value * 1000);
 }
