@@ -60,6 +60,8 @@ export interface ResultSuite {
   stack: Partial<Record<StackField, string>>;
   kernelEvents: ResultKernelEvent[];
   tests: ResultTest[];
+  /** The host's labels (`gauntlet.host.label.NAME` properties), when it had any. */
+  labels?: Record<string, string>;
 }
 
 /**

@@ -79,6 +79,8 @@ export interface TestSelector {
 export interface HostRef {
   name: string;
   id: string;
+  /** The host's `gauntlet_labels` when it has any, so reports can select hosts by them (`label.disk=nvme`). */
+  labels?: Record<string, string>;
 }
 
 /** A cause that applies to every test a host did not finish. */

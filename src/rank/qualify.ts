@@ -5,39 +5,41 @@ import { collectEvidence, formatHours, listMissingEvidence, signatureId } from '
 import { DEFAULT_CRITERIA, describeRate, filterSince, formatRate, hasStack } from './rank-stacks.js';
 import { ALPHA, compareRates } from './statistics.js';
 
-/** `kernel=6.1.0-56-amd64,storage_driver=overlay2`: every pair must match. */
+/** `kernel=6.1.0-56-amd64,storage_driver=overlay2,label.disk=nvme`: every pair must match. */
 export interface StackSelector {
   text: string;
+  /** Stack fields to match. */
   terms: { field: StackField; value: string }[];
+  /** Host labels to match (`label.NAME=VALUE`; a bare label of the inventory is `true`). */
+  labels: { name: string; value: string }[];
 }
 
-const EXPECTED_SELECTOR = `expected FIELD=VALUE[,FIELD=VALUE…] with FIELD one of ${STACK_FIELDS.join(', ')}`;
+const EXPECTED_SELECTOR = `expected FIELD=VALUE[,FIELD=VALUE…] with FIELD one of ${STACK_FIELDS.join(', ')} or label.NAME`;
 
-/**
- * Reads a selector. Host labels (`label.NAME=VALUE`) are not in gauntlet's JUnit, so they are refused with that
- * reason rather than matching nothing. Throws a USAGE GauntletError naming what was expected and what was received.
- */
+/** Reads a selector. Throws a USAGE GauntletError naming what was expected and what was received. */
 export function parseSelector(option: string, text: string): StackSelector {
   const terms: StackSelector['terms'] = [];
+  const labels: StackSelector['labels'] = [];
   const parts = text.split(',').map((part) => part.trim());
   if (text.trim() === '' || parts.some((part) => part === '')) throw new GauntletError('USAGE', `${option}: ${EXPECTED_SELECTOR}, got ${JSON.stringify(text)}`);
   for (const part of parts) {
     const equals = part.indexOf('=');
     const field = equals < 0 ? part : part.slice(0, equals).trim();
     const value = equals < 0 ? '' : part.slice(equals + 1).trim();
-    if (field.startsWith('label.')) {
-      throw new GauntletError('USAGE', `${option}: ${JSON.stringify(part)}: host labels are not recorded in gauntlet's JUnit reports, so they cannot select a stack; ${EXPECTED_SELECTOR}`);
+    if (field.startsWith('label.') && field.length > 'label.'.length && equals > 0 && value !== '') {
+      labels.push({ name: field.slice('label.'.length), value });
+      continue;
     }
     if (equals < 0 || value === '' || !(STACK_FIELDS as readonly string[]).includes(field)) {
       throw new GauntletError('USAGE', `${option}: ${EXPECTED_SELECTOR}, got ${JSON.stringify(part)}`);
     }
     terms.push({ field: field as StackField, value });
   }
-  return { text, terms };
+  return { text, terms, labels };
 }
 
 export function matchesSelector(suite: ResultSuite, selector: StackSelector): boolean {
-  return selector.terms.every((term) => suite.stack[term.field] === term.value);
+  return selector.terms.every((term) => suite.stack[term.field] === term.value) && selector.labels.every((label) => suite.labels?.[label.name] === label.value);
 }
 
 export interface QualifyOptions extends Partial<RankCriteria> {
@@ -58,7 +60,10 @@ export function qualifyCandidate(suites: readonly ResultSuite[], baselineSelecto
   const pick = (option: string, selector: StackSelector): ResultSuite[] => {
     const matched = usable.filter((suite) => matchesSelector(suite, selector));
     if (matched.length === 0) {
-      const present = selector.terms.map((term) => `${term.field}: ${[...new Set(usable.map((suite) => suite.stack[term.field] ?? 'unknown'))].sort().join(' | ') || 'none'}`);
+      const present = [
+        ...selector.terms.map((term) => `${term.field}: ${[...new Set(usable.map((suite) => suite.stack[term.field] ?? 'unknown'))].sort().join(' | ') || 'none'}`),
+        ...selector.labels.map((label) => `label.${label.name}: ${[...new Set(usable.map((suite) => suite.labels?.[label.name] ?? 'unset'))].sort().join(' | ') || 'none'}`),
+      ];
       throw new GauntletError('USAGE', `${option} ${selector.text}: matched no testsuite with stack properties (present: ${present.join('; ')})`);
     }
     return matched;

@@ -69,6 +69,13 @@ const READ_PROPERTIES: ReadonlySet<string> = new Set([
   ...STACK_FIELDS.map((field) => `gauntlet.stack.${field}`),
 ]);
 
+/** Host labels, `gauntlet.host.label.NAME`, are read too. */
+const LABEL_PROPERTY = 'gauntlet.host.label.';
+
+function isReadProperty(name: string): boolean {
+  return READ_PROPERTIES.has(name) || name.startsWith(LABEL_PROPERTY);
+}
+
 /** The output elements whose plain-text bodies are passed over. */
 const OUTPUT_ELEMENTS = ['system-out', 'system-err'] as const;
 
@@ -148,7 +155,7 @@ function parseJunit(input: JunitInput, source: string): ResultSuite[] {
       } else if (name === 'testcase') {
         frame = { kind: 'testcase', suite: parent.node, node: { attributes: tag.attributes, skipped: false, attempts: { flakyFailure: [], rerunFailure: [], flakyError: [], rerunError: [] } } };
       }
-    } else if (parent.kind === 'properties' && name === 'property' && READ_PROPERTIES.has(tag.attributes.name ?? '')) {
+    } else if (parent.kind === 'properties' && name === 'property' && isReadProperty(tag.attributes.name ?? '')) {
       frame = { kind: 'property', suite: parent.suite, name: tag.attributes.name!, value: tag.attributes.value, text: '' };
     } else if (parent.kind === 'testcase') {
       const node = parent.node;
@@ -247,7 +254,15 @@ function toSuite(node: SuiteNode, properties: Map<string, string>, source: strin
     stack,
     kernelEvents: parseKernelEvents(properties.get('gauntlet.kernel.events')),
     tests: node.tests,
+    ...readLabels(properties),
   };
+}
+
+/** `gauntlet.host.label.NAME` properties as `{labels: {NAME: value}}`, or nothing when there are none. */
+function readLabels(properties: Map<string, string>): { labels?: Record<string, string> } {
+  const labels: Record<string, string> = {};
+  for (const [name, value] of properties) if (name.startsWith(LABEL_PROPERTY) && name.length > LABEL_PROPERTY.length) labels[name.slice(LABEL_PROPERTY.length)] = value;
+  return Object.keys(labels).length > 0 ? { labels } : {};
 }
 
 /** `SUITE` of gauntlet's `SUITE @ HOST…` when the testsuite names its host (`gauntlet.host`), else the whole name. */

@@ -105,6 +105,7 @@ export async function writeFileAtomically(path: string, text: string): Promise<v
  *   gauntlet.suite.digest (sha256 of the suite file),
  *   gauntlet.host, gauntlet.host.id, gauntlet.host.unreachable (the connect error), gauntlet.host.error
  *   (`TYPE: message` when a reached host's work ended early), gauntlet.host.boot_id,
+ *   gauntlet.host.label.NAME for each of the host's `gauntlet_labels` (a bare label is `true`), by name,
  *   gauntlet.stack.key, .distro, .kernel, .arch, .engine (`docker 20.10.24+dfsg1` or `none`), .storage_driver,
  *   .backing_fs, .cgroup (`cgroup2`), .cgroup_driver, .runtime (`runc 1.1.5` or `none`) — all only when the host's
  *   facts were recorded (never for an unreachable host),
@@ -132,6 +133,9 @@ export function listSuiteProperties(record: RunRecord, suite: HostSuiteRecord, h
     ['gauntlet.host.unreachable', host?.unreachable],
     ['gauntlet.host.error', host?.cause && host.unreachable === null ? `${host.cause.type}: ${host.cause.message}` : null],
     ['gauntlet.host.boot_id', host?.facts?.bootId || null],
+    ...Object.entries(start.hosts.find((ref) => ref.name === suite.host)?.labels ?? {})
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, value]): [string, string] => [`gauntlet.host.label.${name}`, value]),
     ...listStackProperties(host),
     ['gauntlet.skipped', suite.skipped],
     ...Object.entries(start.params).map(([name, value]): [string, string] => [

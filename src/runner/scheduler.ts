@@ -167,7 +167,7 @@ export class Run {
       argv: plan.argv,
       inventory: { file: plan.inventory.file, digest: plan.inventory.digest },
       limit: plan.limit,
-      hosts: jobs.map(({ host }) => ({ name: host.name, id: host.id })),
+      hosts: jobs.map(({ host }) => ({ name: host.name, id: host.id, ...(Object.keys(host.labels).length > 0 ? { labels: host.labels } : {}) })),
       suites: plan.suites,
       params: plan.params,
       seed: plan.seed,

@@ -39,15 +39,35 @@ describe('qualification', () => {
       ]);
     });
 
-    const fields = 'key, distro, kernel, arch, engine, storage_driver, backing_fs, cgroup, cgroup_driver, runtime';
+    it('reads host labels as label.NAME=VALUE beside stack fields', () => {
+      const selector = parseSelector('--candidate', 'kernel=6.12.9-amd64,label.disk=nvme');
+      expect(selector.terms).to.deep.equal([{ field: 'kernel', value: '6.12.9-amd64' }]);
+      expect(selector.labels).to.deep.equal([{ name: 'disk', value: 'nvme' }]);
+    });
+
+    const fields = 'key, distro, kernel, arch, engine, storage_driver, backing_fs, cgroup, cgroup_driver, runtime or label.NAME';
     for (const [text, message] of [
       ['kernal=6.1', `--baseline: expected FIELD=VALUE[,FIELD=VALUE…] with FIELD one of ${fields}, got "kernal=6.1"`],
       ['kernel', `--baseline: expected FIELD=VALUE[,FIELD=VALUE…] with FIELD one of ${fields}, got "kernel"`],
       ['kernel=6.1,', `--baseline: expected FIELD=VALUE[,FIELD=VALUE…] with FIELD one of ${fields}, got "kernel=6.1,"`],
-      ['label.rack=a1', `--baseline: "label.rack=a1": host labels are not recorded in gauntlet's JUnit reports, so they cannot select a stack; expected FIELD=VALUE[,FIELD=VALUE…] with FIELD one of ${fields}`],
+      ['label.=a1', `--baseline: expected FIELD=VALUE[,FIELD=VALUE…] with FIELD one of ${fields}, got "label.=a1"`],
+      ['label.rack', `--baseline: expected FIELD=VALUE[,FIELD=VALUE…] with FIELD one of ${fields}, got "label.rack"`],
     ] as const) {
       it(`refuses ${JSON.stringify(text)} as bad input`, () => expectUsage(() => parseSelector('--baseline', text), message));
     }
+  });
+
+  it('selects by host label: the same stack on other disks is another candidate', () => {
+    const labelled = (run: string, disk: string) => ({ ...suiteOf(run, PANICKY, [passing('a', 60)]), labels: { disk } });
+    const suites = [...baselineSuites, ...['c1', 'c2', 'c3'].map((run) => labelled(run, 'nvme')), { ...suiteOf('c4', PANICKY, [crashed('x', 1, 'PANIC', PANIC)]), labels: { disk: 'sata' } }];
+    const nvme = qualifyCandidate(suites, baseline, parseSelector('--candidate', 'kernel=6.12.9-amd64,label.disk=nvme'));
+    expect([nvme.verdict, nvme.candidate.runs]).to.deep.equal(['pass', 3]);
+    const sata = qualifyCandidate(suites, baseline, parseSelector('--candidate', 'kernel=6.12.9-amd64,label.disk=sata'));
+    expect([sata.verdict, sata.candidate.runs]).to.deep.equal(['fail', 1]);
+    expectUsage(
+      () => qualifyCandidate(suites, baseline, parseSelector('--candidate', 'label.disk=ssd')),
+      '--candidate label.disk=ssd: matched no testsuite with stack properties (present: label.disk: nvme | sata | unset)',
+    );
   });
 
   it('passes a candidate as good as the baseline', () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import type { JournalEvent, RunRecord, TestEndEvent } from '../../src/model/index.js';
-import { buildRunRecord, MAX_OUTPUT_BYTES, readJournal, renderJunit, writeJunit } from '../../src/report/index.js';
+import { buildRunRecord, MAX_OUTPUT_BYTES, readJournal, readJunitText, renderJunit, writeJunit } from '../../src/report/index.js';
 
 const JOURNAL = fileURLToPath(new URL('../fixtures/journals/mixed.jsonl', import.meta.url));
 const GOLDEN = fileURLToPath(new URL('../fixtures/junit/mixed.golden.xml', import.meta.url));
@@ -114,6 +114,20 @@ describe('renderJunit', () => {
     const node2 = propertiesOf(xml, 'overlay-stress @ node2');
     expect(node2.get('gauntlet.stack.cgroup')).to.equal('cgroup2');
     expect(node2.get('gauntlet.host.error')).to.equal('LOST_CONNECTION: connection to ssh://ops@10.0.4.12:22 lost: 3 keepalives unanswered (15 s)');
+  });
+
+  it('writes the host\'s labels as gauntlet.host.label.NAME, which rank and qualify read back', () => {
+    const start = mixed.start;
+    const labelled: RunRecord = { ...mixed, start: { ...start, hosts: start.hosts.map((host) => (host.name === 'node1' ? { ...host, labels: { zone: 'eu-1', disk: 'nvme' } } : host)) } };
+    const xml = render(labelled, 'mixed-labels');
+    const properties = propertiesOf(xml, 'overlay-stress @ node1');
+    expect([...properties].filter(([name]) => name.includes('.label.'))).to.deep.equal([
+      ['gauntlet.host.label.disk', 'nvme'],
+      ['gauntlet.host.label.zone', 'eu-1'],
+    ]);
+    const read = readJunitText(xml, 'junit.xml');
+    expect(read.find((suite) => suite.name === 'overlay-stress @ node1')!.labels).to.deep.equal({ disk: 'nvme', zone: 'eu-1' });
+    expect(read.find((suite) => suite.name === 'overlay-stress @ node2')!.labels).to.equal(undefined);
   });
 
   it('marks an unreachable host and leaves its stack properties out', () => {
