@@ -111,6 +111,9 @@ export interface RunStartEvent extends EventBase {
   /** Set when the run was limited to one test (`gauntlet repro`); the suite's hooks still ran. */
   only?: TestSelector;
   retries: number;
+  /** `--timeout` and `--suite-timeout` in milliseconds when given (null: the suites' own), so a reproduction uses them too. */
+  timeoutMs?: number | null;
+  suiteTimeoutMs?: number | null;
   runner: RunnerFacts | null;
   /** The runner's process and machine, so `gauntlet clean` can tell a run still in progress from an interrupted one. */
   process?: { pid: number; hostname: string };

@@ -1,6 +1,6 @@
 // The files of a reproduction bundle for a vendor (README, facts, occurrences, transcripts), and the redaction every file passes.
 
-import type { CommandRecord, Facts, JournalEvent, KernelEventRecord, TestSelector } from '../model/index.js';
+import type { CommandRecord, Facts, JournalEvent, KernelEventRecord, RunStartEvent, TestSelector } from '../model/index.js';
 import type { ReproSignature } from './repro-signature.js';
 
 /** One attempt at the test, as the bundle tells it. */
@@ -284,14 +284,23 @@ function escapeCell(text: string): string {
  * reads: run-start without the inventory's path, the runner's description or its argv; the host's facts; the test's
  * plan, start, end and kernel events; the host's end and the run's end. Host ids (addresses) become the host's name.
  */
+/** The seed `suite` ran with on `host`: the run's, or in a merged run the seed of the shard that ran the pair. */
+export function findTestSeed(start: RunStartEvent, host: string, suite: string): number {
+  const shard = start.mergedFrom?.find((entry) => entry.pairs[host]?.includes(suite));
+  return shard ? shard.seed : start.seed;
+}
+
 export function selectBundleJournal(events: readonly JournalEvent[], host: string, test: TestSelector): JournalEvent[] {
   const kept: JournalEvent[] = [];
   const isTest = (suite: string, title: string) => suite === test.suite && title === test.title;
   for (const event of events) {
     switch (event.type) {
-      case 'run-start':
+      case 'run-start': {
+        // The shards of a merged run are not in the bundle: the test's own seed stands in the run's place.
+        const { mergedFrom: _mergedFrom, ...start } = event;
         kept.push({
-          ...event,
+          ...start,
+          seed: findTestSeed(event, host, test.suite),
           argv: [],
           inventory: { file: '(not included)', digest: event.inventory.digest },
           hosts: event.hosts.filter((ref) => ref.name === host).map((ref) => ({ name: ref.name, id: ref.name })),
@@ -302,6 +311,7 @@ export function selectBundleJournal(events: readonly JournalEvent[], host: strin
           ...(event.process ? { process: { pid: 0, hostname: '(not included)' } } : {}),
         });
         break;
+      }
       case 'host-facts':
         if (event.host === host) kept.push({ ...event, id: event.host });
         break;

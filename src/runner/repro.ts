@@ -15,6 +15,7 @@ import {
   readJournal,
   redactBundle,
   renderBundleFiles,
+  findTestSeed,
   selectBundleJournal,
   slugOfSignature,
   SUITE_LOAD_FAILED_TITLE,
@@ -77,6 +78,8 @@ interface Recorded {
   stackKey: string;
   suite: SuiteRef;
   destructive: boolean;
+  /** The seed the test ran with: the run's, or in a merged run the seed of the shard the host's suite ran in. */
+  seed: number;
 }
 
 export class Reproduction {
@@ -140,12 +143,12 @@ export class Reproduction {
       limit: null,
       suites: [suite],
       params: recorded.record.start.params,
-      seed: recorded.record.start.seed,
+      seed: recorded.seed,
       shard: null,
       retries: 0,
       bail: false,
-      timeoutMs: null,
-      suiteTimeoutMs: null,
+      timeoutMs: recorded.record.start.timeoutMs ?? null,
+      suiteTimeoutMs: recorded.record.start.suiteTimeoutMs ?? null,
       workers: 1,
       outDir,
       acceptNewHostKeys: options.acceptNewHostKeys,
@@ -208,7 +211,7 @@ export class Reproduction {
       },
       suite: { name: recorded.suite.name, fileName: basename(recorded.suite.path), digest: recorded.suite.digest, text: await readFile(suiteFile, 'utf8') },
       params: recorded.record.start.params,
-      seed: recorded.record.start.seed,
+      seed: recorded.seed,
       host: { name: chosen.host.name, stackKey: chosen.stackKey, facts: chosen.facts },
       hostInfo,
       attempts,
@@ -259,7 +262,7 @@ async function readRecordedRun(dir: string, wanted: string, host: string | undef
   if (!suite) throw new GauntletError('USAGE', `${dir}: run ${record.start.runId} did not record suite ${test.suite} in its run-start (expected one of ${record.start.suites.map((entry) => entry.name).join(', ')})`);
   const plan = events.find((event) => event.type === 'suite-plan' && event.host === chosen.host && event.suite === test.suite);
   const destructive = plan?.type === 'suite-plan' && plan.meta.destructive === true;
-  return { runDir, events, record, test, host: chosen.host, testRecord: chosen.test, signature: chosen.signature!, stackKey, suite, destructive };
+  return { runDir, events, record, test, host: chosen.host, testRecord: chosen.test, signature: chosen.signature!, stackKey, suite, destructive, seed: findTestSeed(record.start, chosen.host, test.suite) };
 }
 
 /**

@@ -175,6 +175,8 @@ export class Run {
       pairs: Object.fromEntries(jobs.map(({ host, suites }) => [host.name, suites.map((suite) => suite.name)])),
       ...(plan.only ? { only: plan.only } : {}),
       retries: plan.retries,
+      timeoutMs: plan.timeoutMs,
+      suiteTimeoutMs: plan.suiteTimeoutMs,
       runner,
       process: { pid: process.pid, hostname: hostname() },
     };

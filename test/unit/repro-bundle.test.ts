@@ -12,6 +12,7 @@ import {
   cutConsoleWindow,
   findLeaks,
   findSignature,
+  findTestSeed,
   matchSignature,
   redactBundle,
   renderBundleFiles,
@@ -310,6 +311,28 @@ describe('repro: the bundle', () => {
     const record = buildRunRecord(kept);
     const panic = record.suites.find((suite) => suite.host === 'vm1')!.tests.find((test) => test.title === 'faults > panic')!;
     expect(findSignature(panic)).to.include({ class: 'PANIC', title: 'kernel panic: sysrq triggered crash' });
+  });
+
+  it('gives a test of a merged run the seed of the shard it ran in, in its place in the bundle\'s journal', () => {
+    const start = journal[0]!;
+    if (start.type !== 'run-start') expect.fail('the journal starts with run-start');
+    const merged: JournalEvent[] = [
+      {
+        ...start,
+        seed: 11,
+        mergedFrom: [
+          { runId: 'shard-1', shard: { index: 1, total: 2 }, seed: 11, hosts: ['vm2'], pairs: { vm2: ['faults'] }, argv: ['run', '-i', '/secret-place/hosts.yaml'] },
+          { runId: 'shard-2', shard: { index: 2, total: 2 }, seed: 22, hosts: ['vm1'], pairs: { vm1: ['faults'] }, argv: ['run', '-i', '/secret-place/hosts.yaml'] },
+        ],
+      },
+      ...journal.slice(1),
+    ];
+    expect(findTestSeed(merged[0] as typeof start, 'vm1', 'faults')).to.equal(22);
+    expect(findTestSeed(merged[0] as typeof start, 'vm2', 'faults')).to.equal(11);
+    expect(findTestSeed(start, 'vm1', 'faults')).to.equal(start.seed);
+    const kept = selectBundleJournal(merged, 'vm1', { suite: 'faults', title: 'faults > panic' })[0]!;
+    expect(kept).to.include({ type: 'run-start', seed: 22 });
+    expect(kept).to.not.have.property('mergedFrom');
   });
 });
 
