@@ -2,7 +2,7 @@
 
 import type { Interval, RankedStack, Ranking, StackTier } from '../model/index.js';
 import { COLOURS, html, raw, renderPage, type SafeHtml } from './html-page.js';
-import { describeCriteria, describeSignature } from './rank-output.js';
+import { describeCriteria, describeSignature, formatInterval, formatNumber, formatPercent } from './rank-output.js';
 
 /** Where the page links to, worked out by the caller (which knows where the page and the reports are). */
 export interface RankPageLinks {
@@ -192,18 +192,4 @@ function shorten(text: string, length: number): string {
 
 function round(value: number): number {
   return Math.round(value * 10) / 10;
-}
-
-function formatInterval(interval: Interval, format: (value: number) => string): string {
-  return `[${format(interval.low)}–${interval.high === null ? '∞' : format(interval.high)}]`;
-}
-
-function formatPercent(value: number): string {
-  return `${Number((value * 100).toPrecision(3))}%`;
-}
-
-/** Three significant digits, no exponent, as the other ranking formats print them. */
-function formatNumber(value: number): string {
-  if (value === 0 || !Number.isFinite(value)) return String(value);
-  return Math.abs(value) >= 1000 ? String(Math.round(value)) : String(Number(value.toPrecision(3)));
 }

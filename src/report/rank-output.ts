@@ -62,16 +62,18 @@ export function describeCriteria(ranking: Ranking): string {
   return `grouped by ${by}${since}; proven = no fatal event, ≥ ${formatNumber(ranking.minHours)} test-hours over ≥ ${ranking.minRuns} runs; intervals are 95% (exact Poisson for rates, Wilson for pass rates)${ignored}`;
 }
 
-function formatInterval(interval: Interval, format: (value: number) => string = formatNumber): string {
+/** `[low–high]`, `∞` for an unbounded high end. */
+export function formatInterval(interval: Interval, format: (value: number) => string = formatNumber): string {
   return `[${format(interval.low)}–${interval.high === null ? '∞' : format(interval.high)}]`;
 }
 
-function formatPercent(value: number): string {
+/** `97.3%`: three significant digits. */
+export function formatPercent(value: number): string {
   return `${Number((value * 100).toPrecision(3))}%`;
 }
 
 /** Three significant digits (no exponent): 0.00312, 3.69, 30.7, 1230. */
-function formatNumber(value: number): string {
+export function formatNumber(value: number): string {
   if (value === 0 || !Number.isFinite(value)) return String(value);
   return Math.abs(value) >= 1000 ? String(Math.round(value)) : String(Number(value.toPrecision(3)));
 }

@@ -1,10 +1,11 @@
 // `gauntlet merge DIR…`: merges the run directories of `--shard i/n` jobs into one run with one journal and one JUnit.
 
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { GauntletError } from '../../model/index.js';
+import { assertDirectory } from '../run-dirs.js';
 
 interface MergeOptions {
   out: string;
@@ -27,7 +28,7 @@ export function registerMergeCommand(program: Command): void {
     .action(async (dirs: string[], options: MergeOptions) => {
       // Loaded here, not at start-up: other commands need none of it.
       const [report, { createRunId }] = await Promise.all([import('../../report/index.js'), import('../../runner/scheduler.js')]);
-      for (const dir of dirs) await assertDirectory(dir);
+      for (const dir of dirs) await assertDirectory(dir, "a shard's run directory, reports/<run-id>");
       const inputs = [];
       for (const dir of dirs) {
         const { events, warnings } = await report.readJournal(join(dir, 'journal.jsonl'));
@@ -72,15 +73,4 @@ async function writeRunDirectory(runDir: string, journal: string, junit: string)
     await rm(temp, { recursive: true, force: true });
     throw new GauntletError('USAGE', `--out ${parent}: cannot write the merged run: ${(err as Error).message}`, { cause: err });
   }
-}
-
-async function assertDirectory(dir: string): Promise<void> {
-  let isDirectory: boolean;
-  try {
-    isDirectory = (await stat(dir)).isDirectory();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new GauntletError('USAGE', code === 'ENOENT' ? `${dir}: no such directory` : `${dir}: ${(err as Error).message}`, { cause: err });
-  }
-  if (!isDirectory) throw new GauntletError('USAGE', `${dir}: not a directory (expected a shard's run directory, reports/<run-id>)`);
 }

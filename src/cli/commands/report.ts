@@ -1,9 +1,9 @@
 // `gauntlet report DIR [--html]`: rebuilds a run's junit.xml (and report.html) from its journal alone, prints the summary, exits as the run did.
 
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { GauntletError } from '../../model/index.js';
+import { assertDirectory } from '../run-dirs.js';
 
 export function registerReportCommand(program: Command): void {
   program
@@ -19,7 +19,7 @@ export function registerReportCommand(program: Command): void {
     .action(async (dir: string, options: { html?: boolean }) => {
       // Loaded here, not at start-up: other commands need none of it.
       const { buildRunRecord, exitCodeOf, formatSummary, readJournal, renderRunHtml, summarizeRun, writeFileAtomically, writeJunit } = await import('../../report/index.js');
-      await assertDirectory(dir);
+      await assertDirectory(dir, 'a run directory, reports/<run-id>');
       const { events, warnings } = await readJournal(join(dir, 'journal.jsonl'));
       for (const warning of warnings) process.stderr.write(`gauntlet: warning: ${warning}\n`);
       const record = buildRunRecord(events);
@@ -36,15 +36,4 @@ export function registerReportCommand(program: Command): void {
       process.stdout.write(`${lines.join('\n')}\n`);
       process.exitCode = exitCodeOf(record);
     });
-}
-
-async function assertDirectory(dir: string): Promise<void> {
-  let isDirectory: boolean;
-  try {
-    isDirectory = (await stat(dir)).isDirectory();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new GauntletError('USAGE', code === 'ENOENT' ? `${dir}: no such directory` : `${dir}: ${(err as Error).message}`, { cause: err });
-  }
-  if (!isDirectory) throw new GauntletError('USAGE', `${dir}: not a directory (expected a run directory, reports/<run-id>)`);
 }
