@@ -2,8 +2,9 @@
 
 import { join } from 'node:path';
 import { HARNESS_ERROR_TYPES, type IterationEndEvent, type IterationStartEvent, type RunRecord, type SoakEndEvent, type SoakEvent, type SoakStartEvent } from '../model/index.js';
-import { readEventLines } from './journal.js';
+import { readEventLines, readJournal } from './journal.js';
 import { renderJunitDocument, type JunitRunPart } from './junit.js';
+import { buildRunRecord } from './run-record.js';
 import { formatCounts, formatDuration, type OutcomeCounts } from './terminal-text.js';
 
 /** The soak journal's file name inside the soak's folder, and the folder its iterations' run folders go in. */
@@ -179,4 +180,34 @@ export function formatSoakSummary(state: SoakState, totals: SoakTotals): string[
     );
   }
   return lines;
+}
+
+export interface SoakReport {
+  state: SoakState;
+  records: Map<string, RunRecord>;
+  totals: SoakTotals;
+  warnings: string[];
+}
+
+/**
+ * Reads a soak's folder back: its journal and every iteration's run journal (an iteration whose run folder never got
+ * a journal holds nothing). What `gauntlet report` rebuilds a soak's JUnit from, also after its runner was killed.
+ */
+export async function readSoakReport(dir: string): Promise<SoakReport> {
+  const { events, warnings } = await readSoakJournal(dir);
+  const state = buildSoakState(events);
+  const records = new Map<string, RunRecord>();
+  for (const iteration of state.iterations) {
+    const journal = join(dir, ITERATIONS_DIR, iteration.start.runId, 'journal.jsonl');
+    let read;
+    try {
+      read = await readJournal(journal);
+    } catch (err) {
+      if ((err as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') continue;
+      throw err;
+    }
+    warnings.push(...read.warnings);
+    records.set(iteration.start.runId, buildRunRecord(read.events));
+  }
+  return { state, records, totals: totalSoak(state, records), warnings };
 }

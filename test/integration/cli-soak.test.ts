@@ -89,6 +89,12 @@ describe('gauntlet soak (netns sshd hosts, SIGKILL and --resume)', function () {
     const beforeKill = await readSoak(soakDir);
     expect(beforeKill.some((event) => event.type === 'host-down' && event.host === 'h1'), firstOutput).to.equal(true);
     expect(beforeKill.some((event) => event.type === 'soak-end')).to.equal(false);
+    // Nothing is lost even without a resume: `gauntlet report` rebuilds the soak's JUnit from its journals.
+    const rebuilt = await runCli(['report', soakDir], { cwd: dir });
+    expect(rebuilt.stdout, rebuilt.stderr).to.include(`did not finish: its journal has no soak-end (resume it with gauntlet soak --resume ${soakDir})`);
+    const startedBeforeKill = beforeKill.filter((event): event is IterationStartEvent => event.type === 'iteration-start');
+    const rebuiltSuites = readJunitText(await readFile(join(soakDir, 'junit.xml'), 'utf8'), 'junit.xml');
+    expect([...new Set(rebuiltSuites.map((suite) => suite.run))]).to.deep.equal(startedBeforeKill.map((iteration) => iteration.runId));
 
     // The soak resumes with h1 still down, and h1 comes back while it runs.
     const resumed = runCli(['soak', '--resume', soakDir], { cwd: dir, timeoutMs: 300_000 });
@@ -163,5 +169,12 @@ describe('gauntlet soak (netns sshd hosts, SIGKILL and --resume)', function () {
     expect(result.exitCode, output).to.equal(1);
     expect(result.stdout).to.match(/1 iteration was cut short by a killed runner and resumed/);
     expect(result.stdout).to.include(`junit: ${junitPath}`);
+
+    // The soak's report, rebuilt from the journals alone, is the one the soak wrote; each iteration gets its page.
+    const written = await readFile(junitPath, 'utf8');
+    const report = await runCli(['report', soakDir, '--html'], { cwd: dir });
+    expect(report.exitCode, report.stderr).to.equal(result.exitCode);
+    expect(await readFile(junitPath, 'utf8')).to.equal(written);
+    for (const iteration of starts) expect(await readFile(join(soakDir, 'iterations', iteration.runId, 'report.html'), 'utf8')).to.include('<svg');
   });
 });
