@@ -1,6 +1,6 @@
 // Synthetic testsuites, as read back from JUnit, for the rank and qualify tests.
 
-import type { ResultSuite, ResultTest, StackField } from '../../src/model/index.js';
+import type { Facts, ResultSuite, ResultTest, StackField } from '../../src/model/index.js';
 
 export const STABLE = 'debian-12/6.1.0-56-amd64/docker-20.10.24+dfsg1/overlay2/extfs/cgroup2';
 export const PANICKY = 'debian-12/6.12.9-amd64/docker-20.10.24+dfsg1/overlay2/extfs/cgroup2';
@@ -10,6 +10,27 @@ export const THIN = 'debian-12/6.6.1-amd64/docker-20.10.24+dfsg1/btrfs/btrfs/cgr
 export function stackOf(key: string): Partial<Record<StackField, string>> {
   const [distro, kernel, engine, storage_driver, backing_fs, cgroup] = key.split('/');
   return { key, distro, kernel, engine, storage_driver, backing_fs, cgroup };
+}
+
+/** Facts of a host on the stack `key` (a docker host: only what the JUnit stack properties read matters). */
+export function factsOnStack(key: string): Facts {
+  const stack = stackOf(key);
+  return {
+    distro: { id: 'debian', versionId: '12', prettyName: 'Debian GNU/Linux 12 (bookworm)', idLike: [] },
+    kernel: { release: stack.kernel!, version: '#1 SMP', cmdline: '' },
+    hardware: { arch: 'x86_64', cpus: 2, memTotalBytes: 2 ** 31 },
+    bootId: 'b00t',
+    engine: { name: 'docker', version: '20.10.24+dfsg1', endpoint: 'unix:///var/run/docker.sock' },
+    storage: { driver: stack.storage_driver!, backingFs: stack.backing_fs!, dataRoot: '/var/lib/docker' },
+    cgroup: { version: 2, driver: 'systemd' },
+    runtime: { name: 'runc', version: '1.1.5' },
+    init: { pid1: 'systemd' },
+    security: { apparmor: 'enabled', selinux: 'absent' },
+    systemdVersion: '252',
+    probeErrors: {},
+    gatheredAt: '2026-03-01T10:00:00.000Z',
+    durationMs: 1,
+  };
 }
 
 export function passing(name: string, minutes: number): ResultTest {

@@ -4,32 +4,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import type { Facts, RunRecord, TestRecord } from '../../src/model/index.js';
+import type { RunRecord, TestRecord } from '../../src/model/index.js';
 import { writeJunit } from '../../src/report/index.js';
 import { runCli } from '../helpers/cli.js';
 import { validateJunit } from '../helpers/junit.js';
+import { factsOnStack } from '../helpers/rank-results.js';
 
 const PANIC = 'Kernel panic - not syncing: Fatal exception in interrupt';
-
-/** A host's facts, only the parts the stack properties read. */
-function factsFor(kernel: string, driver: string): Facts {
-  return {
-    distro: { id: 'debian', versionId: '12', prettyName: 'Debian 12', idLike: [] },
-    kernel: { release: kernel, version: '#1 SMP', cmdline: '' },
-    hardware: { arch: 'x86_64', cpus: 2, memTotalBytes: 2 ** 31 },
-    bootId: 'b00t',
-    engine: { name: 'docker', version: '20.10.24+dfsg1', endpoint: 'unix:///var/run/docker.sock' },
-    storage: { driver, backingFs: 'extfs', dataRoot: '/var/lib/docker' },
-    cgroup: { version: 2, driver: 'systemd' },
-    runtime: { name: 'runc', version: '1.1.5' },
-    init: { pid1: 'systemd' },
-    security: { apparmor: 'enabled', selinux: 'absent' },
-    systemdVersion: '252',
-    probeErrors: {},
-    gatheredAt: '2026-03-01T10:00:00.000Z',
-    durationMs: 1,
-  };
-}
 
 function keyOf(kernel: string, driver: string): string {
   return `debian-12/${kernel}/docker-20.10.24+dfsg1/${driver}/extfs/cgroup2`;
@@ -53,7 +34,7 @@ function runRecord(runId: string, kernel: string, tests: { title: string; minute
       type: 'run-start', ts, runId, gauntletVersion: '0.1.0', argv: [], inventory: { file: 'hosts.yaml', digest: 'sha256:00' }, limit: null,
       hosts: [host], suites: [{ name: 'stress', path: '/suites/stress.spec.ts', digest: 'sha256:11' }], params: {}, seed: 1, shard: null, retries: 0, runner: null,
     },
-    hosts: [{ ...host, stackKey: keyOf(kernel, driver), facts: factsFor(kernel, driver), unreachable: null, cause: null }],
+    hosts: [{ ...host, stackKey: keyOf(kernel, driver), facts: factsOnStack(keyOf(kernel, driver)), unreachable: null, cause: null }],
     suites: [{ host: 'node1', suite: 'stress', startedAt: ts, durationMs: tests.reduce((sum, test) => sum + test.minutes * 60_000, 0), tests: records, metrics: [] }],
     end: { type: 'run-end', ts, exitCode: 0 },
   };

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import type { Facts, JournalEvent } from '../../src/model/index.js';
+import type { JournalEvent } from '../../src/model/index.js';
 import { runCli } from '../helpers/cli.js';
-import { PANICKY, STABLE, stackOf, THIN } from '../helpers/rank-results.js';
+import { factsOnStack, PANICKY, STABLE, THIN } from '../helpers/rank-results.js';
 
 /** Debian's chromium package (`apt-get install chromium`); playwright-core drives it, it downloads no browser. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -26,27 +26,6 @@ interface PlannedTest {
   panic?: boolean;
 }
 
-/** Facts of a host on the stack `key` (only what the JUnit stack properties read matters). */
-function factsFor(key: string): Facts {
-  const stack = stackOf(key);
-  return {
-    distro: { id: 'debian', versionId: '12', prettyName: 'Debian GNU/Linux 12 (bookworm)', idLike: [] },
-    kernel: { release: stack.kernel!, version: '#1 SMP', cmdline: '' },
-    hardware: { arch: 'x86_64', cpus: 2, memTotalBytes: 2 ** 31 },
-    bootId: 'b00t',
-    engine: { name: 'docker', version: '20.10.24+dfsg1', endpoint: 'unix:///var/run/docker.sock' },
-    storage: { driver: stack.storage_driver!, backingFs: stack.backing_fs!, dataRoot: '/var/lib/docker' },
-    cgroup: { version: 2, driver: 'systemd' },
-    runtime: { name: 'runc', version: '1.1.5' },
-    init: { pid1: 'systemd' },
-    security: { apparmor: 'enabled', selinux: 'absent' },
-    systemdVersion: '252',
-    probeErrors: {},
-    gatheredAt: '2026-03-01T10:00:00.000Z',
-    durationMs: 1,
-  };
-}
-
 /**
  * The journal of one run of the `stress` suite on node1, tests back to back. A panicking test is seen on the console
  * while it runs (mocha still says it passed: the kernel event makes it an error), then the host is lost and comes back.
@@ -60,7 +39,7 @@ function journalOf(runId: string, day: number, key: string, tests: PlannedTest[]
       type: 'run-start', ts: at(0), runId, gauntletVersion: '0.1.0', argv: ['run', '--suite', 'stress'], inventory: { file: 'hosts.yaml', digest: '00' }, limit: null,
       hosts: [host], suites: [{ name: 'stress', path: '/suites/stress.spec.ts', digest: '11' }], params: {}, seed: 1, shard: null, pairs: { node1: ['stress'] }, retries: 0, runner: null,
     },
-    { type: 'host-facts', ts: at(500), host: host.name, id: host.id, stackKey: key, facts: factsFor(key) },
+    { type: 'host-facts', ts: at(500), host: host.name, id: host.id, stackKey: key, facts: factsOnStack(key) },
     { type: 'suite-plan', ts: at(900), host: 'node1', suite: 'stress', tests: tests.map((test) => test.title), meta: {} },
     { type: 'suite-start', ts: at(1000), host: 'node1', suite: 'stress' },
   ];
