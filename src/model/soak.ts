@@ -1,6 +1,6 @@
 // A soak as recorded: the soak journal's events (soak.jsonl), one line each, next to its iterations' run folders.
 
-import type { RunSummary, SuiteRef } from './run.js';
+import type { RunSummary, SuiteRef, TestRef } from './run.js';
 
 /** What a soak needs to go on after its runner was killed: everything `gauntlet soak` was told, resolved. */
 export interface SoakSettings {
@@ -86,6 +86,19 @@ export interface SoakHostDownEvent extends SoakEventBase {
   host: string;
   iteration: number;
   reason: string;
+  /**
+   * Set when the host was lost during the iteration (not unreachable from its start): where to look once it is back,
+   * so that what its kernel left (pstore, kdump, the crashed boot's journal) still reaches the lost test.
+   */
+  lost?: {
+    runId: string;
+    /** The test that was running when the host was lost, or null. */
+    test: TestRef | null;
+    /** The boot that crashed. */
+    bootId?: string;
+    /** Post-mortem files older than this (the iteration's start) belong to earlier crashes. */
+    since: string;
+  };
 }
 
 /** A host that was down answers again and takes part from the next iteration on. */
@@ -93,6 +106,8 @@ export interface SoakHostBackEvent extends SoakEventBase {
   type: 'host-back';
   host: string;
   iteration: number;
+  /** What the kernel left behind and the lost test now carries (`CLASS: title`), when the host was lost. */
+  postMortem?: string[];
 }
 
 export interface SoakEndEvent extends SoakEventBase {

@@ -1,7 +1,16 @@
 // A soak rebuilt from its journal (soak.jsonl) and its iterations' run records: the combined JUnit, the counts, the lines a user reads.
 
 import { join } from 'node:path';
-import { HARNESS_ERROR_TYPES, type IterationEndEvent, type IterationStartEvent, type RunRecord, type SoakEndEvent, type SoakEvent, type SoakStartEvent } from '../model/index.js';
+import {
+  HARNESS_ERROR_TYPES,
+  type IterationEndEvent,
+  type IterationStartEvent,
+  type RunRecord,
+  type SoakEndEvent,
+  type SoakEvent,
+  type SoakHostDownEvent,
+  type SoakStartEvent,
+} from '../model/index.js';
 import { readEventLines, readJournal } from './journal.js';
 import { renderJunitDocument, type JunitRunPart } from './junit.js';
 import { buildRunRecord } from './run-record.js';
@@ -36,8 +45,8 @@ export interface SoakIteration {
 export interface SoakState {
   start: SoakStartEvent;
   iterations: SoakIteration[];
-  /** Hosts down now, with the reason. */
-  down: Map<string, string>;
+  /** Hosts down now, by name: the event that marked each down. */
+  down: Map<string, SoakHostDownEvent>;
   end: SoakEndEvent | null;
   /** The latest runner process that worked on the soak (the first, or the last to resume it). */
   process: SoakStartEvent['process'];
@@ -47,7 +56,7 @@ export interface SoakState {
 export function buildSoakState(events: readonly SoakEvent[]): SoakState {
   const start = events[0] as SoakStartEvent;
   const iterations = new Map<number, SoakIteration>();
-  const down = new Map<string, string>();
+  const down = new Map<string, SoakHostDownEvent>();
   let end: SoakEndEvent | null = null;
   let process = start.process;
   for (const event of events) {
@@ -65,7 +74,7 @@ export function buildSoakState(events: readonly SoakEvent[]): SoakState {
         break;
       }
       case 'host-down':
-        down.set(event.host, event.reason);
+        down.set(event.host, event);
         break;
       case 'host-back':
         down.delete(event.host);
@@ -93,7 +102,7 @@ export interface SoakTotals extends OutcomeCounts {
   iterations: number;
   /** Iterations cut short by a killed runner. */
   killed: number;
-  /** Fatal kernel events, by `CLASS: title`, with how often each was seen. */
+  /** Crashes, by `CLASS: title` of the fatal kernel event that decided each test's outcome, with how often each was seen. */
   fatal: Map<string, number>;
   /** Tests cut short by the runner being killed or stopped (reported INTERRUPTED, not counted against the hosts). */
   runnerDeaths: number;
@@ -115,9 +124,11 @@ export function totalSoak(state: SoakState, records: ReadonlyMap<string, RunReco
         else if (test.outcome === 'error') totals.errors += 1;
         else totals.skipped += 1;
         if (test.outcome === 'passed' && test.flaky) totals.flaky += 1;
-        for (const event of test.kernelEvents ?? []) {
-          if (!event.fatal) continue;
-          const key = `${event.class}: ${event.title}`;
+        // One crash per test: the event that decided its outcome (a post-mortem PANIC over the lost connection before it).
+        const fatal = (test.kernelEvents ?? []).filter((event) => event.fatal);
+        const decisive = fatal.find((event) => event.class === test.errorType) ?? fatal[0];
+        if (decisive) {
+          const key = `${decisive.class}: ${decisive.title}`;
           totals.fatal.set(key, (totals.fatal.get(key) ?? 0) + 1);
         }
       }
@@ -172,7 +183,7 @@ export function formatSoakSummary(state: SoakState, totals: SoakTotals): string[
     `soak ${state.start.soakId}: ${totals.iterations} ${totals.iterations === 1 ? 'iteration' : 'iterations'} · ${formatCounts(totals)}`,
   ];
   for (const [signature, count] of [...totals.fatal].sort((a, b) => b[1] - a[1])) lines.push(`  fatal ×${count}: ${signature}`);
-  for (const [host, reason] of state.down) lines.push(`  host ${host} down at the end: ${reason}`);
+  for (const [host, event] of state.down) lines.push(`  host ${host} down at the end: ${event.reason}`);
   if (totals.killed > 0) {
     lines.push(
       `  ${totals.killed} ${totals.killed === 1 ? 'iteration was' : 'iterations were'} cut short by a killed runner and resumed` +

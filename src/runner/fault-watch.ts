@@ -108,22 +108,7 @@ export class FaultWatch {
    * severe one (a panic before the hung task the same buffer still holds from earlier). Returns those events.
    */
   recordPostMortem(files: PostMortemFile[], test: TestRef | null, bootId: string | undefined): KernelEventRecord[] {
-    const found: KernelEventRecord[] = [];
-    for (const file of files) {
-      const primary = mostSevereEvent(classifyLog(file.text).events.filter((event) => event.fatal));
-      if (!primary) continue;
-      found.push(
-        this.recordEvent({
-          source: 'post-mortem',
-          via: file.path,
-          ...pickEventFields(primary),
-          detectedAt: new Date().toISOString(),
-          test,
-          ...(bootId ? { bootId } : {}),
-        }),
-      );
-    }
-    return found;
+    return classifyPostMortem(files, test, bootId).map((event) => this.recordEvent(event));
   }
 
   async stop(): Promise<void> {
@@ -170,6 +155,29 @@ export class FaultWatch {
       });
     }
   }
+}
+
+/** Per post-mortem file, the report that ended the kernel: the most severe fatal one, blamed on `test`. */
+export function classifyPostMortem(files: PostMortemFile[], test: TestRef | null, bootId: string | undefined): (Omit<KernelEventRecord, 'type' | 'ts' | 'host' | 'test'> & { test: TestRef | null })[] {
+  return files.flatMap((file) => {
+    const primary = mostSevereEvent(classifyLog(file.text).events.filter((event) => event.fatal));
+    if (!primary) return [];
+    return [{ source: 'post-mortem' as const, via: file.path, ...pickEventFields(primary), detectedAt: new Date().toISOString(), test, ...(bootId ? { bootId } : {}) }];
+  });
+}
+
+/**
+ * The post-mortem files a host shows after coming back, left out those older than `since` (ms since the epoch, by
+ * their mtime): what a crash after that moment left. For a host that came back too late for its run's own recovery.
+ */
+export function parsePostMortemSince(output: string, since: number): PostMortemFile[] {
+  const older = new Set<string>();
+  for (const line of output.split('\n')) {
+    const header = /^=== (.+) (\d+)$/.exec(line);
+    // The crashed boot's kernel log (`journalctl -k -b BOOT`) is that boot's by its id, whatever the time.
+    if (header && !header[1]!.startsWith('journalctl ') && Number(header[2]) * 1000 < since) older.add(`${header[1]} ${header[2]}`);
+  }
+  return parsePostMortem(output, older);
 }
 
 function pickEventFields(event: KernelEvent): Pick<KernelEventRecord, 'class' | 'title' | 'alt' | 'fatal' | 'corrupted' | 'excerpt'> {

@@ -13,7 +13,9 @@ import {
   type JournalEvent,
   type RunRecord,
   type SoakEvent,
+  type SoakHostDownEvent,
   type SoakSettings,
+  type TestRef,
 } from '../model/index.js';
 import {
   buildRunRecord,
@@ -36,6 +38,8 @@ import {
   type SoakState,
   type SoakTotals,
 } from '../report/index.js';
+import type { Transport } from '../transport/index.js';
+import { buildPostMortemCommand, classifyPostMortem, parsePostMortemSince } from './fault-watch.js';
 import { connectHost } from './fleet.js';
 import { cleanRunLeftovers, isRunnerAlive } from './leftovers.js';
 import { createRunId, Run } from './scheduler.js';
@@ -234,15 +238,51 @@ export class Soak {
   private async selectLiveHosts(iteration: number, deadline: number): Promise<HostSpec[]> {
     for (;;) {
       for (const host of this.hosts.filter((candidate) => this.state.down.has(candidate.name))) {
-        if (await this.answers(host)) {
-          this.record({ type: 'host-back', ts: new Date().toISOString(), host: host.name, iteration });
-          this.log(`[${host.name}] answers again: back in the soak from iteration ${iteration}`);
+        const down = this.state.down.get(host.name)!;
+        const connection = await connectHost(host, { acceptNewHostKeys: this.state.start.settings.acceptNewHostKeys });
+        if (connection.transport === null) continue;
+        let postMortem: string[] = [];
+        try {
+          if (down.lost) postMortem = await this.collectLatePostMortem(host.name, connection.transport, down.lost);
+        } finally {
+          await connection.transport.close().catch(() => undefined);
         }
+        this.record({ type: 'host-back', ts: new Date().toISOString(), host: host.name, iteration, ...(down.lost ? { postMortem } : {}) });
+        const found = postMortem.length > 0 ? `; what its kernel left: ${postMortem.join(' | ')}` : '';
+        this.log(`[${host.name}] answers again: back in the soak from iteration ${iteration}${found}`);
       }
       const up = this.hosts.filter((host) => !this.state.down.has(host.name));
       if (up.length > 0 || this.interrupted || Date.now() + DOWN_PROBE_INTERVAL_MS >= deadline) return up;
       await new Promise((resolvePause) => setTimeout(resolvePause, DOWN_PROBE_INTERVAL_MS));
     }
+  }
+
+  /**
+   * A host lost during an iteration came back after that iteration's own recovery gave up: reads what its kernel left
+   * since the iteration started (pstore, kdump, the crashed boot's journal), journals it in the iteration's run as
+   * post-mortem kernel events blamed on the lost test, and rebuilds that run's reports. Returns `CLASS: title` of each.
+   */
+  private async collectLatePostMortem(host: string, transport: Transport, lost: NonNullable<SoakHostDownEvent['lost']>): Promise<string[]> {
+    // The crashed boot's journal is read only when the host really booted again; a host that only stopped answering
+    // would offer its whole current kernel log instead.
+    const now = await transport.run('cat /proc/sys/kernel/random/boot_id', { timeoutMs: 30_000 }).catch(() => null);
+    const rebooted = lost.bootId !== undefined && now !== null && now.exitCode === 0 && now.stdout.trim() !== lost.bootId;
+    const output = await transport.run(buildPostMortemCommand(rebooted ? lost.bootId : undefined), { timeoutMs: 60_000 }).catch(() => null);
+    const files = parsePostMortemSince(output?.stdout ?? '', Date.parse(lost.since));
+    const events = classifyPostMortem(files, lost.test, lost.bootId);
+    if (events.length === 0) return [];
+    const runDir = join(this.dir, ITERATIONS_DIR, lost.runId);
+    const journal = JournalWriter.open(join(runDir, 'journal.jsonl'));
+    try {
+      for (const event of events) journal.append({ type: 'kernel-event', ts: new Date().toISOString(), host, ...event });
+    } finally {
+      journal.close();
+    }
+    const record = buildRunRecord((await readJournal(join(runDir, 'journal.jsonl'))).events);
+    this.records.set(lost.runId, record);
+    await writeJunit(record, join(runDir, 'junit.xml'));
+    await this.writeReports();
+    return events.map((event) => `${event.class}: ${event.title}`);
   }
 
   private async answers(host: HostSpec): Promise<boolean> {
@@ -313,10 +353,15 @@ export class Soak {
       const spec = this.hosts.find((candidate) => candidate.name === host.name);
       if (!spec || this.state.down.has(host.name)) continue;
       let reason: string | null = null;
-      if (host.unreachable !== null) reason = `unreachable: ${host.unreachable}`;
-      else if (host.cause && !(await this.answers(spec))) reason = `${host.cause.type}: ${host.cause.message}`;
+      let lost: SoakHostDownEvent['lost'];
+      if (host.unreachable !== null) {
+        reason = `unreachable: ${host.unreachable}`;
+      } else if (host.cause && !(await this.answers(spec))) {
+        reason = `${host.cause.type}: ${host.cause.message}`;
+        lost = { runId: record.start.runId, test: findLostTest(record, host.name), ...(host.facts?.bootId ? { bootId: host.facts.bootId } : {}), since: record.start.ts };
+      }
       if (reason === null) continue;
-      this.record({ type: 'host-down', ts: new Date().toISOString(), host: host.name, iteration, reason });
+      this.record({ type: 'host-down', ts: new Date().toISOString(), host: host.name, iteration, reason, ...(lost ? { lost } : {}) });
       this.log(`[${host.name}] down after iteration ${iteration}, left out until it answers: ${reason}`);
     }
   }
@@ -373,6 +418,18 @@ export class Soak {
     if (reason === 'no-hosts') summary.push('  ended early: every host was down');
     return { soakId: this.soakId, dir: this.dir, junitPath, exitCode, summary };
   }
+}
+
+/** The test a host was lost in: the one whose kernel events say the connection was lost, or null. */
+function findLostTest(record: RunRecord, host: string): TestRef | null {
+  for (const suite of record.suites) {
+    if (suite.host !== host) continue;
+    for (const test of suite.tests) {
+      const lost = test.kernelEvents?.find((event) => event.class === 'LOST_CONNECTION' && event.test);
+      if (lost?.test) return lost.test;
+    }
+  }
+  return null;
 }
 
 function emptySummary() {

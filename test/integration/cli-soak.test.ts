@@ -2,14 +2,15 @@
 // the runner is SIGKILLed half-way and the soak resumed; it ends at its deadline with every iteration in its JUnit once.
 
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { readJunitText } from '../../src/report/index.js';
-import type { IterationEndEvent, IterationStartEvent, SoakEndEvent, SoakEvent, SoakStartEvent } from '../../src/model/index.js';
+import type { IterationEndEvent, IterationStartEvent, SoakEndEvent, SoakEvent, SoakHostBackEvent, SoakHostDownEvent, SoakStartEvent } from '../../src/model/index.js';
 import { CLI_PATH, runCli } from '../helpers/cli.js';
+import { parseConsoleFixture } from '../helpers/console-corpus.js';
 import { validateJunit } from '../helpers/junit.js';
 import { createNetnsLab, type NetnsLab } from '../helpers/netns-hosts.js';
 
@@ -18,6 +19,15 @@ const TESTS_PER_ITERATION = 3;
 const DEADLINE_SKIP = /^not run: the soak's deadline passed/;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Where systemd-pstore keeps what a crashed kernel left. The netns hosts share this machine's files, so a host that
+ * "comes back" offers whatever is here: the test puts a real pstore capture from a lab VM's panic (the kernel's
+ * ramoops record) in a folder of its own, as systemd-pstore would after a crash, and takes it away again.
+ */
+const PSTORE_DIR = '/var/lib/systemd/pstore/gauntlet-soak-test';
+const PSTORE_CAPTURE = fileURLToPath(new URL('../fixtures/console/lab-6.1.0-56-pstore.txt', import.meta.url));
+const PSTORE_PANIC = 'kernel panic: sysrq triggered crash';
 
 async function readSoak(dir: string): Promise<SoakEvent[]> {
   return (await readFile(join(dir, 'soak.jsonl'), 'utf8'))
@@ -34,6 +44,7 @@ describe('gauntlet soak (netns sshd hosts, SIGKILL and --resume)', function () {
   let out: string;
 
   before(async () => {
+    await rm(PSTORE_DIR, { recursive: true, force: true });
     lab = await createNetnsLab({ prefix: 'gt-sk', count: 2, subnet: 72 });
     dir = await mkdtemp(join(tmpdir(), 'gauntlet-soak-'));
     inventory = join(dir, 'hosts.yaml');
@@ -42,6 +53,7 @@ describe('gauntlet soak (netns sshd hosts, SIGKILL and --resume)', function () {
   });
 
   after(async () => {
+    await rm(PSTORE_DIR, { recursive: true, force: true });
     await lab?.teardown();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -99,6 +111,9 @@ describe('gauntlet soak (netns sshd hosts, SIGKILL and --resume)', function () {
     // The soak resumes with h1 still down, and h1 comes back while it runs.
     const resumed = runCli(['soak', '--resume', soakDir], { cwd: dir, timeoutMs: 300_000 });
     await sleep(15_000);
+    // While it was down, "its kernel" left a panic in pstore: once h1 answers, the soak must find it and blame it.
+    await mkdir(PSTORE_DIR, { recursive: true });
+    await writeFile(join(PSTORE_DIR, 'dmesg-ramoops-0'), parseConsoleFixture('lab-6.1.0-56-pstore.txt', await readFile(PSTORE_CAPTURE, 'utf8')).log);
     await lab.startSshd('h1');
     const result = await resumed;
     const output = `${firstOutput}\n--- resumed ---\n${result.stdout}\n${result.stderr}`;
@@ -123,6 +138,9 @@ describe('gauntlet soak (netns sshd hosts, SIGKILL and --resume)', function () {
     // h1 was down from before the kill until after the resume, then took part again.
     const resumeAt = events.findIndex((event) => event.type === 'soak-resume');
     const back = events.findIndex((event) => event.type === 'host-back' && event.host === 'h1');
+    const down = events.find((event): event is SoakHostDownEvent => event.type === 'host-down' && event.host === 'h1');
+    expect(down?.lost?.test, 'the test h1 was lost in').to.not.equal(null);
+    expect((events[back] as SoakHostBackEvent).postMortem, output).to.deep.equal([`PANIC: ${PSTORE_PANIC}`]);
     expect(resumeAt, output).to.be.above(0);
     expect(back, output).to.be.above(resumeAt);
     const rejoined = starts.filter((iteration) => events.indexOf(iteration) > back);
@@ -160,11 +178,16 @@ describe('gauntlet soak (netns sshd hosts, SIGKILL and --resume)', function () {
         }
         const killedHere = killed[0]!.iteration === iteration;
         if (test.type === 'INTERRUPTED') expect(killedHere, where).to.equal(true);
-        else expect([suite.name.includes('@ h1 '), test.type], where).to.deep.equal([true, 'LOST_CONNECTION']);
+        else expect([suite.name.includes('@ h1 '), test.type], where).to.be.deep.oneOf([
+          [true, 'LOST_CONNECTION'],
+          [true, 'PANIC'],
+        ]);
       }
     }
-    const lost = suites.filter((suite) => suite.name.includes('@ h1 ')).flatMap((suite) => suite.tests).filter((test) => test.type === 'LOST_CONNECTION');
-    expect(lost.length, output).to.be.above(0);
+    // The test h1 was lost in carries the panic its kernel left (tests of that iteration it never ran: the lost connection).
+    const h1Tests = suites.filter((suite) => suite.name.includes('@ h1 ')).flatMap((suite) => suite.tests.map((test) => ({ suite, test })));
+    const panicked = h1Tests.filter(({ test }) => test.type === 'PANIC');
+    expect(panicked.map(({ suite, test }) => `${suite.name} > ${test.name}: ${test.message}`), output).to.deep.equal([`soak-ticks @ h1 #${down!.iteration} > ${down!.lost!.test!.title}: ${PSTORE_PANIC}`]);
     // A host lost on the way is a failed soak; the runner's own death is not counted against the hosts.
     expect(result.exitCode, output).to.equal(1);
     expect(result.stdout).to.match(/1 iteration was cut short by a killed runner and resumed/);

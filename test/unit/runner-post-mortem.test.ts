@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync, utimesSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { buildPostMortemCommand, parsePostMortem, POST_MORTEM_BASELINE_COMMAND } from '../../src/runner/fault-watch.js';
+import { buildPostMortemCommand, classifyPostMortem, parsePostMortem, parsePostMortemSince, POST_MORTEM_BASELINE_COMMAND } from '../../src/runner/fault-watch.js';
 
 /** Runs a post-mortem command with its absolute paths moved under `root`. */
 function runUnder(root: string, command: string): string {
@@ -39,6 +39,22 @@ describe('post-mortem collection', () => {
     expect(files.map((file) => file.path)).to.deep.equal(['/sys/fs/pstore/dmesg-ramoops-0', '/var/crash/202611221000/vmcore-dmesg.txt']);
     expect(files[0]!.text).to.include('sysrq triggered crash');
     expect(files[1]!.text).to.include('NULL pointer dereference');
+  });
+
+  it('for a host back too late for its run, keeps what is newer than the run\'s start and blames the most severe report', () => {
+    const old = join(root, 'sys/fs/pstore/dmesg-ramoops-1');
+    writeFileSync(old, 'Kernel panic - not syncing: an old crash\n');
+    utimesSync(old, 1_700_000_000, 1_700_000_000);
+    writeFileSync(join(root, 'sys/fs/pstore/dmesg-ramoops-0'), 'Panic#1 Part1\n<6>[   88.90] sysrq: Trigger a crash\n<0>[   89.01] Kernel panic - not syncing: sysrq triggered crash\n');
+    const since = 1_700_000_100 * 1000;
+    const files = parsePostMortemSince(runUnder(root, buildPostMortemCommand(undefined)), since);
+    expect(files.map((file) => file.path)).to.deep.equal(['/sys/fs/pstore/dmesg-ramoops-0']);
+    const test = { suite: 'faults', title: 'faults > panic', attempt: 1 };
+    expect(classifyPostMortem(files, test, 'b00t').map((event) => [event.source, event.via, event.class, event.title, event.test, event.bootId])).to.deep.equal([
+      ['post-mortem', '/sys/fs/pstore/dmesg-ramoops-0', 'PANIC', 'kernel panic: sysrq triggered crash', test, 'b00t'],
+    ]);
+    // The crashed boot's journal is that boot's by its id: kept whatever its (absent) time.
+    expect(parsePostMortemSince('=== journalctl -k -b b00t 0\n[ 1.0] Kernel panic - not syncing: x\n', since).map((file) => file.path)).to.deep.equal(['journalctl -k -b b00t']);
   });
 
   it('asks the journal for the crashed boot only when the host rebooted', () => {
