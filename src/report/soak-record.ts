@@ -102,6 +102,8 @@ export interface SoakTotals extends OutcomeCounts {
   iterations: number;
   /** Iterations cut short by a killed runner. */
   killed: number;
+  /** Iterations stopped by a signal (SIGINT, SIGTERM). */
+  stopped: number;
   /** Crashes, by `CLASS: title` of the fatal kernel event that decided each test's outcome, with how often each was seen. */
   fatal: Map<string, number>;
   /** Tests cut short by the runner being killed or stopped (reported INTERRUPTED, not counted against the hosts). */
@@ -110,12 +112,13 @@ export interface SoakTotals extends OutcomeCounts {
 
 /** Counts over every iteration that has a run record. */
 export function totalSoak(state: SoakState, records: ReadonlyMap<string, RunRecord>): SoakTotals {
-  const totals: SoakTotals = { iterations: 0, killed: 0, passed: 0, failed: 0, errors: 0, skipped: 0, flaky: 0, fatal: new Map(), runnerDeaths: 0 };
+  const totals: SoakTotals = { iterations: 0, killed: 0, stopped: 0, passed: 0, failed: 0, errors: 0, skipped: 0, flaky: 0, fatal: new Map(), runnerDeaths: 0 };
   for (const iteration of state.iterations) {
     const record = records.get(iteration.start.runId);
     if (!record) continue;
     totals.iterations += 1;
     if (iteration.end?.killed) totals.killed += 1;
+    else if (iteration.end?.interrupted) totals.stopped += 1;
     for (const suite of record.suites) {
       for (const test of suite.tests) {
         if (isRunnerDeath(iteration, test.outcome, test.errorType)) totals.runnerDeaths += 1;
@@ -184,11 +187,12 @@ export function formatSoakSummary(state: SoakState, totals: SoakTotals): string[
   ];
   for (const [signature, count] of [...totals.fatal].sort((a, b) => b[1] - a[1])) lines.push(`  fatal ×${count}: ${signature}`);
   for (const [host, event] of state.down) lines.push(`  host ${host} down at the end: ${event.reason}`);
+  const interrupted = totals.runnerDeaths > 0 ? ` (${totals.runnerDeaths} ${totals.runnerDeaths === 1 ? 'test' : 'tests'} INTERRUPTED, not counted against the hosts)` : '';
   if (totals.killed > 0) {
-    lines.push(
-      `  ${totals.killed} ${totals.killed === 1 ? 'iteration was' : 'iterations were'} cut short by a killed runner and resumed` +
-        (totals.runnerDeaths > 0 ? ` (${totals.runnerDeaths} ${totals.runnerDeaths === 1 ? 'test' : 'tests'} INTERRUPTED, not counted against the hosts)` : ''),
-    );
+    lines.push(`  ${totals.killed} ${totals.killed === 1 ? 'iteration was' : 'iterations were'} cut short by a killed runner and resumed${interrupted}`);
+  }
+  if (totals.stopped > 0) {
+    lines.push(`  ${totals.stopped} ${totals.stopped === 1 ? 'iteration was' : 'iterations were'} stopped by a signal${totals.killed > 0 ? '' : interrupted}`);
   }
   return lines;
 }

@@ -342,6 +342,11 @@ export class Soak {
       summary: result.summary,
       ...(result.record.end?.interrupted ? { interrupted: result.record.end.interrupted } : {}),
     });
+    // A signal stopped the tests where they were, before their cleanup hooks: remove what they left, by the run's marks.
+    if (result.record.end?.interrupted) {
+      this.log(`iteration ${iteration} (run ${runId}) was stopped by ${result.record.end.interrupted}: removing what it left on its hosts`);
+      await this.cleanIteration(runId, hosts.map((host) => host.name));
+    }
     await this.markDownHosts(iteration, result.record);
     await this.writeReports();
   }

@@ -15,6 +15,7 @@ import { validateJunit } from '../helpers/junit.js';
 import { createNetnsLab, type NetnsLab } from '../helpers/netns-hosts.js';
 
 const TICKS = fileURLToPath(new URL('../fixtures/suites/soak-ticks.spec.ts', import.meta.url));
+const HOLDS_OBJECTS = fileURLToPath(new URL('../fixtures/suites/holds-objects.spec.ts', import.meta.url));
 const TESTS_PER_ITERATION = 3;
 const DEADLINE_SKIP = /^not run: the soak's deadline passed/;
 
@@ -74,6 +75,37 @@ describe('gauntlet soak (netns sshd hosts, SIGKILL and --resume)', function () {
       expect(await readdir(out).catch(() => [])).to.deep.equal([]);
     });
   }
+
+  it('stops at a signal, reports the cut tests as INTERRUPTED and removes what they left on the host', async () => {
+    const local = join(dir, 'local.yaml');
+    await writeFile(local, 'all:\n  hosts:\n    here: {ansible_connection: local}\n');
+    const signalled = join(dir, 'signalled');
+    const child = spawn(process.execPath, [CLI_PATH, 'soak', '-i', local, '--suite', HOLDS_OBJECTS, '--param', 'holdSeconds=60', '--duration', '5m', '-o', signalled], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // Wait until the suite holds its volume, workspace and process, then stop the soak.
+    let workspace = '';
+    for (let waited = 0; waited < 120_000 && !workspace; waited += 500) {
+      await sleep(500);
+      const [soakId] = await readdir(signalled).catch(() => []);
+      const [runId] = soakId ? await readdir(join(signalled, soakId, 'iterations')).catch(() => []) : [];
+      const candidate = runId ? `/var/tmp/gauntlet-${runId}-holds-objects` : '';
+      if (candidate && (await readFile(join(candidate, 'started'), 'utf8').catch(() => null)) !== null) workspace = candidate;
+    }
+    expect(workspace, output).to.not.equal('');
+    child.kill('SIGTERM');
+    expect(await exited, output).to.equal(143);
+    expect(output).to.include('1 iteration was stopped by a signal (2 tests INTERRUPTED, not counted against the hosts)');
+    expect(await readdir(workspace).catch(() => null), `${workspace} removed`).to.equal(null);
+    const runId = workspace.slice('/var/tmp/gauntlet-'.length, -'-holds-objects'.length);
+    const volumes = await runCli(['clean', '-i', local, '--run', runId, '--json'], { cwd: dir });
+    expect((JSON.parse(volumes.stdout) as { removed: string[] }[])[0]!.removed, 'nothing left for clean to remove').to.deep.equal([]);
+    const [soakId] = await readdir(signalled);
+    const end = (await readSoak(join(signalled, soakId!))).at(-1) as SoakEndEvent;
+    expect([end.type, end.reason, end.interrupted]).to.deep.equal(['soak-end', 'interrupted', 'SIGTERM']);
+  });
 
   it('soaks for 2 minutes through a host going down and a killed runner, and holds every iteration exactly once', async () => {
     const args = ['soak', '-i', inventory, '--suite', TICKS, '--duration', '2m', '--recover-timeout', '5', '--progress', '20s', '-o', out];

@@ -42,7 +42,8 @@ export function registerSoakCommand(program: Command): void {
       'Writes reports/<soak-id>/: soak.jsonl (the soak journal), iterations/<run-id>/ (each iteration a run folder with',
       'journal.jsonl and junit.xml, its seed recorded) and junit.xml (every iteration once: testsuites `SUITE @ HOST #N`',
       'with the properties gauntlet.soak and gauntlet.iteration), rewritten after every iteration.',
-      'With no --suite, every shipped suite runs at --param scale=soak. Hosts that go down are left out until they answer.',
+      'With no --suite, every shipped suite runs at --param scale=full (--param scale=soak makes each iteration itself long).',
+      'Hosts that go down are left out until they answer. A signal stops the running tests and removes what they left.',
       '',
       'Exit codes: 0 every test passed, 1 a test failed or errored or a host was down at the end, 2 bad input,',
       '130/143 interrupted (resume with --resume).',
@@ -65,7 +66,8 @@ export function registerSoakCommand(program: Command): void {
       if (options.duration === undefined) throw new GauntletError('USAGE', '--duration: expected how long the soak runs (8h, 90m, 1h30m), got nothing (or --resume reports/<soak-id>)');
       const durationMs = await parseDurationFlag('--duration', options.duration);
       const progressMs = await parseDurationFlag('--progress', options.progress);
-      const resolved = await resolveSuiteRun(options, 'soak');
+      // Each iteration at qualification size: the soak's length comes from repeating it with fresh seeds.
+      const resolved = await resolveSuiteRun(options, 'full');
       soak = await Soak.start({
         inventory: resolved.inventory,
         hosts: resolved.hosts,
