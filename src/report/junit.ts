@@ -80,13 +80,12 @@ export async function writeJunit(record: RunRecord, path: string): Promise<void>
 
 /** Writes `text` to `path` so that a reader sees the old file or the new one, never a part: a flushed temporary file renamed over it. */
 export async function writeFileAtomically(path: string, text: string): Promise<void> {
-  const xml = text;
   await mkdir(dirname(path), { recursive: true });
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`);
   try {
     const handle = await open(temp, 'wx');
     try {
-      await handle.writeFile(xml, 'utf8');
+      await handle.writeFile(text, 'utf8');
       await handle.sync();
     } finally {
       await handle.close();

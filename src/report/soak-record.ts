@@ -5,6 +5,7 @@ import {
   HARNESS_ERROR_TYPES,
   type IterationEndEvent,
   type IterationStartEvent,
+  type JournalEvent,
   type RunRecord,
   type SoakEndEvent,
   type SoakEvent,
@@ -200,6 +201,8 @@ export function formatSoakSummary(state: SoakState, totals: SoakTotals): string[
 export interface SoakReport {
   state: SoakState;
   records: Map<string, RunRecord>;
+  /** Each iteration's journal events, by run id (what its page is drawn from). */
+  journals: Map<string, JournalEvent[]>;
   totals: SoakTotals;
   warnings: string[];
 }
@@ -212,6 +215,7 @@ export async function readSoakReport(dir: string): Promise<SoakReport> {
   const { events, warnings } = await readSoakJournal(dir);
   const state = buildSoakState(events);
   const records = new Map<string, RunRecord>();
+  const journals = new Map<string, JournalEvent[]>();
   for (const iteration of state.iterations) {
     const journal = join(dir, ITERATIONS_DIR, iteration.start.runId, 'journal.jsonl');
     let read;
@@ -223,6 +227,7 @@ export async function readSoakReport(dir: string): Promise<SoakReport> {
     }
     warnings.push(...read.warnings);
     records.set(iteration.start.runId, buildRunRecord(read.events));
+    journals.set(iteration.start.runId, read.events);
   }
-  return { state, records, totals: totalSoak(state, records), warnings };
+  return { state, records, journals, totals: totalSoak(state, records), warnings };
 }

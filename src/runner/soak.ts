@@ -78,6 +78,7 @@ export class Soak {
   private readonly journal: JournalWriter<SoakEvent>;
   private readonly events: SoakEvent[];
   private readonly records = new Map<string, RunRecord>();
+  private folded: SoakState | null = null;
   private current: Run | null = null;
   private currentIteration: number | null = null;
   private interrupted: NodeJS.Signals | null = null;
@@ -156,13 +157,16 @@ export class Soak {
     return soak;
   }
 
+  /** What the journal says so far, folded again whenever an event is journaled. */
   private get state(): SoakState {
-    return buildSoakState(this.events);
+    this.folded ??= buildSoakState(this.events);
+    return this.folded;
   }
 
   private record(event: SoakEvent): void {
     this.journal.append(event);
     this.events.push(event);
+    this.folded = null;
   }
 
   /** Reads the iterations' run records; closes the one a killed runner left open. */

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { readJunitText } from '../../src/report/index.js';
+import { readJunitText, readSoakJournal } from '../../src/report/index.js';
 import type { IterationEndEvent, IterationStartEvent, SoakEndEvent, SoakEvent, SoakHostBackEvent, SoakHostDownEvent, SoakStartEvent } from '../../src/model/index.js';
 import { CLI_PATH, runCli } from '../helpers/cli.js';
 import { parseConsoleFixture } from '../helpers/console-corpus.js';
@@ -31,10 +31,7 @@ const PSTORE_CAPTURE = fileURLToPath(new URL('../fixtures/console/lab-6.1.0-56-p
 const PSTORE_PANIC = 'kernel panic: sysrq triggered crash';
 
 async function readSoak(dir: string): Promise<SoakEvent[]> {
-  return (await readFile(join(dir, 'soak.jsonl'), 'utf8'))
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as SoakEvent);
+  return (await readSoakJournal(dir)).events;
 }
 
 describe('gauntlet soak (netns sshd hosts, SIGKILL and --resume)', function () {

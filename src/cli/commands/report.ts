@@ -56,17 +56,15 @@ async function isSoakFolder(dir: string): Promise<boolean> {
 
 /** A soak's folder: its junit.xml rebuilt from its journals (and, with --html, each iteration's page); its summary. */
 async function reportSoak(dir: string, html: boolean): Promise<void> {
-  const { exitCodeOfSoak, formatSoakSummary, ITERATIONS_DIR, readSoakReport, renderRunHtml, renderSoakJunit, writeFileAtomically, readJournal } = await import('../../report/index.js');
+  const { exitCodeOfSoak, formatSoakSummary, ITERATIONS_DIR, readSoakReport, renderRunHtml, renderSoakJunit, writeFileAtomically } = await import('../../report/index.js');
   const report = await readSoakReport(dir);
   for (const warning of report.warnings) process.stderr.write(`gauntlet: warning: ${warning}\n`);
   const junitPath = join(dir, 'junit.xml');
   await writeFileAtomically(junitPath, renderSoakJunit(report.state, report.records));
   const lines = [...formatSoakSummary(report.state, report.totals), `junit: ${junitPath}`];
   if (html) {
-    for (const runId of report.records.keys()) {
-      const runDir = join(dir, ITERATIONS_DIR, runId);
-      const { events } = await readJournal(join(runDir, 'journal.jsonl'));
-      await writeFileAtomically(join(runDir, 'report.html'), renderRunHtml(events, { junitHref: 'junit.xml' }));
+    for (const [runId, events] of report.journals) {
+      await writeFileAtomically(join(dir, ITERATIONS_DIR, runId, 'report.html'), renderRunHtml(events, { junitHref: 'junit.xml' }));
     }
     lines.push(`html: ${join(dir, ITERATIONS_DIR, '<run-id>', 'report.html')} (${report.records.size} iterations)`);
   }
