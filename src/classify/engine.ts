@@ -44,6 +44,13 @@ const REPORT_BODY = /(?:[A-Z][A-Z0-9]{1,3}: +[0-9a-f]{4}|CPU: \d+ (?:UID: \d+ )?
 /** Lines longer than this are cut before matching (a binary blob on a console must not stall the search). */
 const MAX_LINE_CHARS = 4096;
 
+/** A console line without the blanks and carriage return after its last character (serial consoles pad lines). */
+function trimLineEnd(line: string): string {
+  let end = line.length;
+  for (let c = line.charCodeAt(end - 1); c === 32 || c === 13 || c === 9; c = line.charCodeAt(--end - 1));
+  return end === line.length ? line : line.slice(0, end);
+}
+
 const RULES_BY_NAME = new Map(KERNEL_LOG_RULES.map((rule) => [rule.name, rule]));
 
 /** A rule's line checks in their sticky forms, made once per rule rather than looked up for every line. */
@@ -126,6 +133,38 @@ export interface PendingReport {
   startedAtMs: number;
 }
 
+/** What a log showed since its machine last started (see KernelLogRule.boot). */
+interface BootState {
+  /** Any line of the running system. */
+  output: boolean;
+  /** A line the kernel printed with its timestamp. */
+  kernel: boolean;
+  /** A firmware banner came: until the kernel starts, lines are the machine starting. */
+  firmware: boolean;
+  /** A fatal report, an orderly restart or a restart the caller announced came since. */
+  restartExplained: boolean;
+}
+
+/** `[  12.345678]`, optionally after the printk level: a kernel line as consoles and dmesg show it. */
+const KERNEL_LINE_AT = /(?:<\d{1,3}>)?\[ *\d+\.\d+\]/y;
+
+/** Notes in `boot` whether the lines of text[from, to) show a running system (stops looking once it knows). */
+function notePriorOutput(boot: BootState, text: string, from: number, to: number): void {
+  if (boot.firmware || (boot.output && boot.kernel)) return;
+  for (let start = from; start < to; ) {
+    const newline = text.indexOf('\n', start);
+    const end = newline === -1 || newline > to ? to : newline;
+    const lead = text.charCodeAt(start);
+    if (!boot.output && /\S/.test(text.slice(start, Math.min(end, start + MAX_LINE_CHARS)))) boot.output = true;
+    if (!boot.kernel && (lead === 91 /* [ */ || lead === 60) /* < */) {
+      KERNEL_LINE_AT.lastIndex = start;
+      if (KERNEL_LINE_AT.test(text)) boot.kernel = true;
+    }
+    if (boot.output && boot.kernel) return;
+    start = end + 1;
+  }
+}
+
 /** Reports open at once (one per task printing a report at the same time). */
 const MAX_OPEN_REPORTS = 4;
 
@@ -138,6 +177,15 @@ export class LogEngine {
   private readonly done: DetectedKernelEvent[] = [];
   private readonly prefilter = new RegExp(PREFILTER_SOURCE, 'g');
   private readonly parsed: ConsoleLine = { offset: 0, caller: -1 };
+  /** What the log showed since the machine last started, for a new start's verdict (KernelLogRule.boot). */
+  private readonly boot: BootState = { output: false, kernel: false, firmware: false, restartExplained: false };
+  /** The line being taken started a machine: it is not output of the system that ran before. */
+  private bootLine = false;
+
+  /** A restart is coming that is not a fault (the runner power-cycles the machine): the next boot is no event. */
+  expectRestart(): void {
+    this.boot.restartExplained = true;
+  }
 
   /**
    * Feeds text made of whole lines (the last one may lack its newline only when nothing follows it). `atMs` is
@@ -158,9 +206,7 @@ export class LogEngine {
       }
       const newline = text.indexOf('\n', pos);
       const lineEnd = newline === -1 ? end : newline;
-      let line = text.slice(pos, lineEnd);
-      if (line.endsWith('\r')) line = line.slice(0, -1);
-      this.takeLine(line, atMs);
+      this.takeLine(trimLineEnd(text.slice(pos, lineEnd)), atMs);
       pos = newline === -1 ? end : newline + 1;
     }
   }
@@ -189,15 +235,14 @@ export class LogEngine {
   }
 
   private skipLines(text: string, from: number, to: number): void {
+    notePriorOutput(this.boot, text, from, to);
     let count = 0;
     for (let i = text.indexOf('\n', from); i !== -1 && i < to; i = text.indexOf('\n', i + 1)) count++;
     if (to === text.length && text.charCodeAt(to - 1) !== 10) count++;
     this.lineCount += count;
     const lastEnd = text.charCodeAt(to - 1) === 10 ? to - 1 : to;
     const lastStart = text.lastIndexOf('\n', lastEnd - 1) + 1;
-    let last = text.slice(Math.max(lastStart, from), lastEnd);
-    if (last.endsWith('\r')) last = last.slice(0, -1);
-    this.previousLine = last;
+    this.previousLine = trimLineEnd(text.slice(Math.max(lastStart, from), lastEnd));
   }
 
   private takeLine(line: string, atMs: number): void {
@@ -216,6 +261,8 @@ export class LogEngine {
       if (target) this.continueReport(target, line, parsed.offset, lineNo, atMs);
       else this.startReport(line, lineNo, atMs);
     }
+    if (this.bootLine) this.bootLine = false;
+    else notePriorOutput(this.boot, line, 0, line.length);
     this.previousLine = line;
   }
 
@@ -242,6 +289,7 @@ export class LogEngine {
     const header = matchHeader(line);
     if (!header) return;
     const { rule } = header;
+    if (rule.boot !== undefined && !this.machineStarts(rule.boot)) return;
     const previous = this.previousLine;
     const previousOffset = lineNo > 1 ? splitConsoleLine(previous).offset : 0;
     const preamble = lineNo > 1 && PREAMBLE.test((previousOffset === 0 ? previous : previous.slice(previousOffset)).trim());
@@ -321,6 +369,10 @@ export class LogEngine {
     REPORT_BODY.lastIndex = offset;
     const header = indentedLower || REPORT_BODY.test(line) ? null : matchHeader(line);
     if (header) {
+      if (header.rule.boot !== undefined) {
+        this.startReport(line, lineNo, atMs);
+        return;
+      }
       const shape = header.rule.shape ?? 'report';
       const followUp = header.rule.followUp;
       if (shape === 'line') {
@@ -373,6 +425,24 @@ export class LogEngine {
     // buildEvent's object is new: adding the time to it spares copying it (the keys keep the same order).
     const event = buildEvent(report) as DetectedKernelEvent;
     event.detectedAtMs = report.detectedAtMs;
+    if (event.fatal || event.class === 'REBOOT') this.boot.restartExplained = true;
     this.done.push(event);
+  }
+
+  /**
+   * A line where a machine starts (KernelLogRule.boot): ends every open report (the kernel that printed them is
+   * gone) and says whether the line is an event, an unexpected restart.
+   */
+  private machineStarts(kind: NonNullable<KernelLogRule['boot']>): boolean {
+    while (this.open.length > 0) this.close(this.open[0]!);
+    this.bootLine = true;
+    const boot = this.boot;
+    if (kind === 'firmware') {
+      boot.firmware = true;
+      return false;
+    }
+    const unexpected = kind !== 'journal' && !boot.restartExplained && (kind.after === 'output' ? boot.output : boot.kernel);
+    boot.output = boot.kernel = boot.firmware = boot.restartExplained = false;
+    return unexpected;
   }
 }

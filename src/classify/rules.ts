@@ -120,6 +120,18 @@ export interface KernelLogRule {
   maxLines?: number;
   /** The header must start a message: a header word in the middle of a line (`…accessgeneral protection fault`) is not one. */
   anchored?: boolean;
+  /**
+   * A line where a machine starts rather than a report, handled by what came before it in the log:
+   * - `firmware`: the firmware's or boot loader's first banner. Up to the kernel's first words, what the console
+   *   shows is the machine starting, not output of a running system. No event.
+   * - `journal`: a journal's own boundary between boots (`-- Boot 1a2b… --`): the log starts over. No event.
+   * - `{ after }`: the first words of a new kernel. An event only when, before it (and before the firmware of this
+   *   start), the log showed the machine running (`output`: any line; `kernel`: the kernel's own timestamped
+   *   lines) and nothing explained a restart: no fatal report, no orderly `reboot:`, no restart the watcher was
+   *   told of (a power cycle). Otherwise the machine was reset under the running system: a triple fault, a
+   *   hardware watchdog, a hypervisor's reset.
+   */
+  boot?: 'firmware' | 'journal' | { after: 'output' | 'kernel' };
 }
 
 /**
@@ -1209,6 +1221,55 @@ export const KERNEL_LOG_RULES: readonly KernelLogRule[] = [
     title: '{1}: {frame}',
     stack: { from: ['header'] },
     anchored: true,
+  },
+
+  // ---- A machine starting ------------------------------------------------------------------------------------
+  {
+    // Firmware and boot loader banners (SeaBIOS, iPXE, OVMF's boot manager, GRUB, the EFI stub, the x86
+    // decompressor's first words): a boot is under way.
+    name: 'boot-firmware',
+    class: 'REBOOT',
+    severity: 'info',
+    header: ['SeaBIOS (version', 'iPXE ', 'BdsDxe: ', 'GRUB', 'EFI stub: ', 'early console in ', 'Decompressing Linux', 'Booting from ', 'U-Boot '],
+    pattern: /^(?:SeaBIOS \(version|iPXE |BdsDxe: |Welcome to GRUB|GNU GRUB|EFI stub: |early console in |Decompressing Linux|Booting from |U-Boot \d)/,
+    title: 'machine starting',
+    shape: 'line',
+    anchored: true,
+    boot: 'firmware',
+  },
+  {
+    name: 'journal-boot',
+    class: 'REBOOT',
+    severity: 'info',
+    header: '-- Boot ',
+    pattern: /^-- Boot [0-9a-f]{32} --$/,
+    title: 'journal boot',
+    shape: 'line',
+    anchored: true,
+    boot: 'journal',
+  },
+  {
+    // The x86 decompressor's last words, after the running system's output (syzbot's `unexpected kernel reboot`).
+    name: 'unexpected-reboot',
+    class: 'UNEXPECTED_REBOOT',
+    header: 'Booting the kernel',
+    pattern: /^Booting the kernel\b/,
+    title: 'unexpected kernel reboot',
+    shape: 'line',
+    anchored: true,
+    boot: { after: 'output' },
+  },
+  {
+    // The kernel's first line, for consoles that do not show the decompressor: only after the previous kernel's own
+    // lines (a pstore record or a boot's journal starts with this line after a header of its own).
+    name: 'unexpected-reboot-banner',
+    class: 'UNEXPECTED_REBOOT',
+    header: 'Linux version ',
+    pattern: /^Linux version \d+\.\d+\S* \(/,
+    title: 'unexpected kernel reboot',
+    shape: 'line',
+    anchored: true,
+    boot: { after: 'kernel' },
   },
 
   // ---- Orderly restarts ----------------------------------------------------------------------------------------

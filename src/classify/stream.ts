@@ -16,6 +16,8 @@ export interface StreamClassifier {
   flush(atMs: number): DetectedKernelEvent[];
   /** The report whose header was seen but which is not complete yet, or null. Its title may still change. */
   pending(): { class: FaultClass; title: string; startedAtMs: number } | null;
+  /** The machine is about to be restarted on purpose (a power cycle): its next boot is not an unexpected reboot. */
+  expectRestart(): void;
 }
 
 /** A line longer than this without a newline is taken as it is (a console spewing binary must not grow memory). */
@@ -50,6 +52,9 @@ export function createStreamClassifier(options: StreamClassifierOptions = {}): S
     },
     pending() {
       return engine.pending();
+    },
+    expectRestart() {
+      engine.expectRestart();
     },
   };
 }

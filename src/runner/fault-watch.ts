@@ -89,6 +89,11 @@ export class FaultWatch {
     for (const [key, classifier] of this.classifiers) this.emit(key, classifier.flush(now));
   }
 
+  /** The runner is about to power-cycle the host: the boot its console then shows is no unexpected reboot. */
+  expectRestart(): void {
+    for (const classifier of this.classifiers.values()) classifier.expectRestart();
+  }
+
   /** Waits for the host to answer again; true when it did before the deadline. */
   waitUntilBack(deadlineMs: number): Promise<boolean> {
     return this.started ? this.watch.waitUntilBack(deadlineMs) : Promise.resolve(false);

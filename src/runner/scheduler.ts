@@ -374,6 +374,7 @@ export class Run {
     if (!host.powerCycle && !this.plan.continueAfterCrash) return { cause: crash() };
     if (host.powerCycle) {
       liveness('power-cycle', `running gauntlet_power_cycle: ${host.powerCycle}`);
+      watch.expectRestart();
       const cycled = await runPowerCycle(host.powerCycle);
       if (cycled !== null) {
         liveness('down', `gauntlet_power_cycle failed: ${cycled}`);

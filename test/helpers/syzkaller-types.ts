@@ -33,6 +33,8 @@ const TYPE_CLASSES: readonly { type: RegExp; title?: RegExp; classes: FaultClass
   { type: /^MEMORY_SAFETY_BUG$/, classes: ['OOPS'] },
   { type: /^LEAK$/, classes: ['LEAK'] },
   { type: /^(?:BUG|NULL-POINTER-DEREFERENCE|ATOMIC_SLEEP)$/, classes: ['OOPS'] },
+  // The machine started again under the running system: gauntlet's UNEXPECTED_REBOOT (REBOOT is an orderly one).
+  { type: /^REBOOT$/, classes: ['UNEXPECTED_REBOOT'] },
 ];
 
 /**
@@ -47,6 +49,7 @@ const TITLE_CLASSES: readonly { title: RegExp; classes: FaultClass[] }[] = [
   { title: /^(?:INFO|BUG|WARNING): corrupted$/, classes: ['OOPS'] },
   { title: /^(?:kernel panic|PANIC: |trusty: |kernel stack overflow)/, classes: ['PANIC'] },
   { title: /^unregister_netdevice: /, classes: ['NETDEV_LEAK'] },
+  { title: /^unexpected kernel reboot$/, classes: ['UNEXPECTED_REBOOT'] },
   { title: /^(?:KASAN|KMSAN|KFENCE|KCSAN|UBSAN): |^BUG: Object already free|^INFO: (?:Freed|Allocated) in |^INFO: corrupted/, classes: ['MEMORY_SAFETY'] },
   { title: /^VFS: /, classes: ['FS_ERROR'] },
   { title: LOCKDEP_TITLE, classes: ['LOCKDEP'] },
