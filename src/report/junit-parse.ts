@@ -44,6 +44,19 @@ export function readJunitText(text: string, source: string): ResultSuite[] {
   return parseJunit(new TextInput(text), source);
 }
 
+/** One JUnit file's suites, or why it could not be used (the readers report it, or skip it). */
+export type JunitFileResult = ResultSuite[] | { problem: string };
+
+/** The suites of a file's bytes, or the parse error as a problem; `bytes` is the error when the file could not be read. */
+export function junitFileResult(bytes: Buffer | Error, path: string): JunitFileResult {
+  if (bytes instanceof Error) return { problem: `cannot read the file: ${(bytes as NodeJS.ErrnoException).code ?? bytes.message}` };
+  try {
+    return readJunitBytes(bytes, path);
+  } catch (err) {
+    return { problem: (err as Error).message };
+  }
+}
+
 /**
  * Parses one JUnit document (root `<testsuites>` or a single `<testsuite>`; nested testsuites inherit properties)
  * from the bytes of a UTF-8 file.

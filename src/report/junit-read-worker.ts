@@ -2,8 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { parentPort, type MessagePort } from 'node:worker_threads';
-import type { ResultSuite } from '../model/index.js';
-import { readJunitBytes } from './junit-parse.js';
+import { junitFileResult, type JunitFileResult } from './junit-parse.js';
 
 /** A batch of files to read. */
 export interface JunitBatch {
@@ -12,24 +11,20 @@ export interface JunitBatch {
 
 /** Each file's testsuites, or why it could not be read as JUnit, in the batch's order. */
 export interface JunitBatchResult {
-  results: Array<ResultSuite[] | { problem: string }>;
+  results: Array<JunitFileResult>;
 }
 
 if (!parentPort) throw new Error('junit-read-worker runs as a worker thread of readJunitSources, not on its own');
 const port: MessagePort = parentPort;
 port.on('message', (batch: JunitBatch) => {
-  const results = batch.paths.map((path): ResultSuite[] | { problem: string } => {
-    let bytes: Buffer;
+  const results = batch.paths.map((path) => {
+    let bytes: Buffer | Error;
     try {
       bytes = readFileSync(path);
     } catch (err) {
-      return { problem: `cannot read the file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+      bytes = err as Error;
     }
-    try {
-      return readJunitBytes(bytes, path);
-    } catch (err) {
-      return { problem: (err as Error).message };
-    }
+    return junitFileResult(bytes, path);
   });
   port.postMessage({ results } satisfies JunitBatchResult);
 });

@@ -9,7 +9,7 @@ import pLimit from 'p-limit';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { GauntletError, type ResultSuite } from '../model/index.js';
 import { readJournal } from './journal.js';
-import { readJunitBytes, readJunitText } from './junit-parse.js';
+import { junitFileResult, readJunitText, type JunitFileResult } from './junit-parse.js';
 import type { JunitBatch, JunitBatchResult } from './junit-read-worker.js';
 import { renderJunit } from './junit.js';
 import { buildRunRecord } from './run-record.js';
@@ -112,7 +112,7 @@ export async function readJunitSources(sources: readonly JunitSource[]): Promise
   const suites: ResultSuite[] = [];
   const skipped: string[] = [];
   for (const source of sources) {
-    let result: ResultSuite[] | { problem: string };
+    let result: JunitFileResult;
     try {
       result = source.text === undefined ? byPath.get(source.path)! : readJunitText(source.text, source.path);
     } catch (err) {
@@ -129,30 +129,18 @@ export async function readJunitSources(sources: readonly JunitSource[]): Promise
   return { suites, skipped };
 }
 
-async function readInThisThread(paths: readonly string[]): Promise<Array<ResultSuite[] | { problem: string }>> {
+async function readInThisThread(paths: readonly string[]): Promise<Array<JunitFileResult>> {
   const limit = pLimit(READ_CONCURRENCY);
   return Promise.all(
     paths.map((path) =>
-      limit(async (): Promise<ResultSuite[] | { problem: string }> => {
-        let bytes: Buffer;
-        try {
-          bytes = await readFile(path);
-        } catch (err) {
-          return { problem: `cannot read the file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
-        }
-        try {
-          return readJunitBytes(bytes, path);
-        } catch (err) {
-          return { problem: (err as Error).message };
-        }
-      }),
+      limit(async () => junitFileResult(await readFile(path).catch((err: unknown) => err as Error), path)),
     ),
   );
 }
 
 /** Hands batches of files to `threads` workers as they finish the previous one; every worker is ended before it returns. */
-async function readInWorkers(paths: readonly string[], threads: number): Promise<Array<ResultSuite[] | { problem: string }>> {
-  const results = new Array<ResultSuite[] | { problem: string }>(paths.length);
+async function readInWorkers(paths: readonly string[], threads: number): Promise<Array<JunitFileResult>> {
+  const results = new Array<JunitFileResult>(paths.length);
   let next = 0;
   const work = async (): Promise<void> => {
     const worker = new Worker(WORKER_URL);
