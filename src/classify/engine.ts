@@ -4,7 +4,7 @@
 
 import type { DetectedKernelEvent, FaultClass } from '../model/fault.js';
 import { messageCandidates, splitConsoleLine, type ConsoleLine } from './console-prefix.js';
-import { parseFrame } from './frames.js';
+import { isTraceFrame } from './frames.js';
 import { literalAlternation } from './literal-search.js';
 import { stickyAt } from './line-match.js';
 import { buildEvent, ReportMessages, type CollectedReport } from './report.js';
@@ -122,6 +122,9 @@ interface OpenReport extends CollectedReport {
   sawTrace: boolean;
   /** The rule a line of the report turned it into (`refine`), or null. */
   refinedTo: KernelLogRule | null;
+  /** Where the next line must start in `sourceText` for the report's lines to stay one piece of it. */
+  sourceNext: number;
+  rawLines: string[] | null;
   detectedAtMs: number;
   lastAtMs: number;
   lastLineNo: number;
@@ -131,6 +134,16 @@ export interface PendingReport {
   class: FaultClass;
   title: string;
   startedAtMs: number;
+}
+
+/**
+ * A line as the text fed has it: `raw` is the line without the carriage returns at its end; `text` and `start` say
+ * where it is, `text` null when carriage returns were dropped (the line is then not one piece of the text).
+ */
+interface LineSource {
+  text: string | null;
+  start: number;
+  raw: string;
 }
 
 /** What a log showed since its machine last started (see KernelLogRule.boot). */
@@ -174,6 +187,9 @@ export class LogEngine {
   /** Lines consumed so far. */
   private lineCount = 0;
   private previousLine = '';
+  /** Where the line being taken, and the one before it, are in the text fed: see CollectedReport.sourceText. */
+  private readonly current: LineSource = { text: null, start: 0, raw: '' };
+  private readonly previous: LineSource = { text: null, start: 0, raw: '' };
   private readonly done: DetectedKernelEvent[] = [];
   private readonly prefilter = new RegExp(PREFILTER_SOURCE, 'g');
   private readonly parsed: ConsoleLine = { offset: 0, caller: -1 };
@@ -206,7 +222,13 @@ export class LogEngine {
       }
       const newline = text.indexOf('\n', pos);
       const lineEnd = newline === -1 ? end : newline;
-      this.takeLine(trimLineEnd(text.slice(pos, lineEnd)), atMs);
+      let rawEnd = lineEnd;
+      while (rawEnd > pos && text.charCodeAt(rawEnd - 1) === 13 /* \r */) rawEnd--;
+      const { current } = this;
+      current.raw = text.slice(pos, rawEnd);
+      current.text = rawEnd === lineEnd ? text : null;
+      current.start = pos;
+      this.takeLine(trimLineEnd(current.raw), atMs);
       pos = newline === -1 ? end : newline + 1;
     }
   }
@@ -242,7 +264,13 @@ export class LogEngine {
     this.lineCount += count;
     const lastEnd = text.charCodeAt(to - 1) === 10 ? to - 1 : to;
     const lastStart = text.lastIndexOf('\n', lastEnd - 1) + 1;
-    this.previousLine = trimLineEnd(text.slice(Math.max(lastStart, from), lastEnd));
+    const previous = this.previous;
+    previous.start = Math.max(lastStart, from);
+    let rawEnd = lastEnd;
+    while (rawEnd > previous.start && text.charCodeAt(rawEnd - 1) === 13) rawEnd--;
+    previous.raw = text.slice(previous.start, rawEnd);
+    previous.text = rawEnd === lastEnd ? text : null;
+    this.previousLine = trimLineEnd(previous.raw);
   }
 
   private takeLine(line: string, atMs: number): void {
@@ -264,6 +292,9 @@ export class LogEngine {
     if (this.bootLine) this.bootLine = false;
     else notePriorOutput(this.boot, line, 0, line.length);
     this.previousLine = line;
+    this.previous.text = this.current.text;
+    this.previous.start = this.current.start;
+    this.previous.raw = this.current.raw;
   }
 
   /**
@@ -297,6 +328,11 @@ export class LogEngine {
     const lines = preamble ? [previous, line] : [line];
     const offsets = preamble ? [previousOffset, own.offset] : [own.offset];
     const caller = own.caller;
+    const { current } = this;
+    // With its preamble, the report is one piece of the text only when the preamble is the line just before.
+    const before = this.previous;
+    const source = !preamble ? current : before.text === current.text && before.start + before.raw.length + 1 === current.start ? before : null;
+    const rawLines = preamble ? [before.raw, current.raw] : [current.raw];
     const report: OpenReport = {
       rule,
       checks: checksOf(rule),
@@ -313,6 +349,10 @@ export class LogEngine {
       sawTrace: false,
       refinedTo: null,
       callTrace: -1,
+      sourceText: source?.text ?? null,
+      sourceStart: source?.start ?? 0,
+      sourceNext: current.start + current.raw.length + 1,
+      rawLines: rawLines.some((raw, i) => raw.length !== lines[i]!.length) ? rawLines : null,
       detectedAtMs: atMs,
       lastAtMs: atMs,
       lastLineNo: lineNo,
@@ -364,10 +404,10 @@ export class LogEngine {
       return;
     }
     // Indented lines of a report (frames, hex dumps) are never a header, unless a capital letter starts them
-    // (` BUG: KCSAN: …` after a `[    C4]` caller): most of a report skips the header search.
+    // (` BUG: KCSAN: …` after a `[    C4]` caller), nor are blank ones: most of a report skips the header search.
     const indentedLower = first > offset && !((lead >= 65 && lead <= 90) || lead === 91);
     REPORT_BODY.lastIndex = offset;
-    const header = indentedLower || REPORT_BODY.test(line) ? null : matchHeader(line);
+    const header = indentedLower || first === line.length || REPORT_BODY.test(line) ? null : matchHeader(line);
     if (header) {
       if (header.rule.boot !== undefined) {
         this.startReport(line, lineNo, atMs);
@@ -393,10 +433,7 @@ export class LogEngine {
       return;
     }
     this.append(open, line, offset, lineNo, atMs);
-    if (!open.sawTrace) {
-      const frame = parseFrame(line.slice(offset), 0);
-      if (frame && frame.kind === 'trace') open.sawTrace = true;
-    }
+    if (!open.sawTrace && isTraceFrame(line.slice(offset))) open.sawTrace = true;
     if (open.callTrace === -1 && first === offset && (lead === 67 || lead === 66 || lead === 115) && matchesAt(CALL_TRACE_AT, line, first)) {
       open.callTrace = open.lines.length - 1;
     }
@@ -404,9 +441,15 @@ export class LogEngine {
   }
 
   private append(open: OpenReport, line: string, offset: number, lineNo: number, atMs: number): void {
-    // Lines between (another task's) are not the report's; its excerpt still runs from its first to its last line.
+    // Lines between (another task's) are not the report's: its excerpt is then joined from its own lines rather
+    // than cut from the text in one piece.
     open.lines.push(line);
     open.offsets.push(offset);
+    const { current } = this;
+    if (open.rawLines !== null) open.rawLines.push(current.raw);
+    else if (current.raw.length !== line.length) open.rawLines = [...open.lines.slice(0, -1), current.raw];
+    if (open.sourceText !== null && (current.text !== open.sourceText || current.start !== open.sourceNext)) open.sourceText = null;
+    open.sourceNext = current.start + current.raw.length + 1;
     open.lastAtMs = atMs;
     open.lastLineNo = lineNo;
   }

@@ -311,19 +311,36 @@ const INLINE_FRAME = /^\s+([A-Za-z_$][\w.$]*) (?:[\w.-]+\/)*[\w.-]+\.(?:c|h|S|rs
 const PC_FRAME = new RegExp(`^\\s*(?:RIP: [0-9a-f]{4}:(?:\\[<[0-9a-f]+>\\]\\s+\\[<[0-9a-f]+>\\]\\s+)?|EIP: (?:[0-9a-f]{4}:\\[<[0-9a-f]+>\\] )?|pc : (?:\\[<[0-9a-f]+>\\] )?|PC is at |epc : |NIP:? +\\[[0-9a-f]+\\] |Krnl PSW : [0-9a-f]+ [0-9a-f]+ \\(|IP: (?:\\[<[0-9a-f]+>\\] )?|EIP is at )${NAME}${OFFSET}`);
 const LR_FRAME = new RegExp(`^\\s*(?:lr : (?:\\[<[0-9a-f]+>\\] )?|LR is at | ?ra : |LR \\[[0-9a-f]+\\] )${NAME}${OFFSET}`);
 
+/** Every format but the symbolizer's inline frames shows an offset: lines without either are never frames. */
+const mayBeInline = (message: string): boolean => message.includes(' [inline]') || /\.(?:c|h|S|rs):\d/.test(message);
+
+/** Where a message's text starts past its indentation. */
+function indentEnd(message: string): number {
+  let lead = 0;
+  while (message.charCodeAt(lead) === 32 || message.charCodeAt(lead) === 9) lead++;
+  return lead;
+}
+
+/**
+ * Whether a message is a line of a call trace (what parseFrame reads as kind `trace`), answered without reading
+ * the function's name.
+ */
+export function isTraceFrame(message: string): boolean {
+  if (!message.includes('+0x')) return mayBeInline(message) && INLINE_FRAME.test(message);
+  if (message.charCodeAt(indentEnd(message)) === 91 /* [ */) return ADDRESSED_FRAME.test(message) || ARM_FRAME.test(message);
+  return TRACE_FRAME.test(message);
+}
+
 /** Reads a frame from one message (console prefix already removed), or null when the line is not a frame. */
 export function parseFrame(message: string, line: number): Frame | null {
-  // Every format but the symbolizer's inline frames shows an offset: most lines of a report (registers, hex
-  // dumps, text) are ruled out without a regular expression.
+  // Most lines of a report (registers, hex dumps, text) are ruled out without a regular expression.
   if (!message.includes('+0x')) {
-    if (!message.includes(' [inline]') && !/\.(?:c|h|S|rs):\d/.test(message)) return null;
+    if (!mayBeInline(message)) return null;
     const inline = INLINE_FRAME.exec(message);
     return inline ? { fn: normalizeFunction(inline[1]!), kind: 'trace', reliable: true, line } : null;
   }
-  let lead = 0;
-  while (message.charCodeAt(lead) === 32 || message.charCodeAt(lead) === 9) lead++;
   let m: RegExpExecArray | null;
-  if (message.charCodeAt(lead) === 91 /* [ */) {
+  if (message.charCodeAt(indentEnd(message)) === 91 /* [ */) {
     // `[<ffffffff8123>] func+0x…` or arm's `[<c0123456>] (func) from …`.
     m = ADDRESSED_FRAME.exec(message);
     if (m) return { fn: normalizeFunction(m[2]!), kind: 'trace', reliable: !m[1], line };

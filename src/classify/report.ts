@@ -5,7 +5,7 @@ import { FAULT_SEVERITY_ORDER, type FaultClass, type FaultSeverity, type KernelE
 import { isFaultInjectionFrame, isSkippedFrame, isStallAnchorFrame, isStallFaultAnchorFrame, normalizeFunction, parseFrame, type Frame } from './frames.js';
 import type { KernelLogRule, StackRule } from './rules.js';
 import { allowIndent } from './line-match.js';
-import { fillTemplate } from './title.js';
+import { titleFiller } from './title.js';
 
 /** A report's messages (its lines without console prefixes), cut from the lines only when read. */
 export class ReportMessages {
@@ -52,6 +52,14 @@ export interface CollectedReport {
   panicked: boolean;
   /** Index of the line `Call Trace:` (or `Call trace:`, `Backtrace:`, `stack backtrace:`), -1 when none. */
   callTrace: number;
+  /**
+   * The text the lines were read from, when they are its consecutive lines from `sourceStart` on, exactly as they
+   * are there (no other line between, nothing trimmed): the excerpt is then cut from it rather than copied together.
+   */
+  sourceText: string | null;
+  sourceStart: number;
+  /** The lines as the log has them (trailing blanks kept, carriage returns dropped) when any differs from `lines`. */
+  rawLines: readonly string[] | null;
 }
 
 export const MAX_EXCERPT_LINES = 200;
@@ -85,8 +93,9 @@ export function buildEvent(report: CollectedReport): KernelEvent {
     template = rule.bareTitle;
     corrupted = true;
   }
-  const title = fillTemplate(template, report.groups, values, rule.aliases);
-  const alt = [...new Set((rule.alt ?? []).map((t) => fillTemplate(t, report.groups, values, rule.aliases)))].filter((t) => t !== title);
+  const fill = titleFiller(report.groups, values, rule.aliases);
+  const title = fill(template);
+  const alt = [...new Set((rule.alt ?? []).map(fill))].filter((t) => t !== title);
   const endLine = report.startLine + report.lines.length - 1;
   return {
     class: rule.class,
@@ -94,7 +103,7 @@ export function buildEvent(report: CollectedReport): KernelEvent {
     alt,
     fatal: severityOfRule(rule) === 'fatal' || report.panicked,
     corrupted,
-    excerpt: capExcerpt(report.lines),
+    excerpt: capExcerpt(report),
     startLine: report.startLine,
     endLine,
     rule: rule.name,
@@ -166,27 +175,37 @@ function readField(report: CollectedReport, pattern: RegExp, within = Infinity):
   return undefined;
 }
 
-function capExcerpt(lines: readonly string[]): string {
+/**
+ * The report's first lines as the log has them (trailing blanks kept, carriage returns dropped), at most
+ * MAX_EXCERPT_LINES of them and MAX_EXCERPT_BYTES of UTF-8, joined by newlines.
+ */
+function capExcerpt(report: CollectedReport): string {
+  const lines = report.rawLines ?? report.lines;
   const count = Math.min(lines.length, MAX_EXCERPT_LINES);
   // A UTF-16 unit is at least 1 and at most 3 bytes of UTF-8: most excerpts need no byte count at all, and one
   // longer in units than the cap in bytes is cut without joining it whole first.
   let units = count - 1;
   for (let i = 0; i < count; i++) units += lines[i]!.length;
   if (units <= MAX_EXCERPT_BYTES) {
-    const text = joinLines(lines, count);
+    const text = firstLines(report, count, units);
     if (units * 3 <= MAX_EXCERPT_BYTES || Buffer.byteLength(text) <= MAX_EXCERPT_BYTES) return text;
   }
   let kept = 0;
   let bytes = 0;
+  units = -1;
   for (; kept < count; kept++) {
     bytes += Buffer.byteLength(lines[kept]!) + 1;
     if (bytes > MAX_EXCERPT_BYTES + 1) break;
+    units += lines[kept]!.length + 1;
   }
-  return joinLines(lines, kept);
+  return firstLines(report, kept, units);
 }
 
-/** The first `count` lines joined by newlines. */
-function joinLines(lines: readonly string[], count: number): string {
+/** The report's first `count` lines joined by newlines (`units` long): cut from its source when it has one. */
+function firstLines(report: CollectedReport, count: number, units: number): string {
+  if (count === 0) return '';
+  if (report.sourceText !== null) return report.sourceText.slice(report.sourceStart, report.sourceStart + units);
+  const lines = report.rawLines ?? report.lines;
   return (count === lines.length ? lines : lines.slice(0, count)).join('\n');
 }
 

@@ -13,30 +13,55 @@ export function normalizeTitle(text: string): string {
   return normalizeValue(text).trim();
 }
 
+/** What normalizeValue would change: a digit (offsets, addresses, numbers) or blanks other than single spaces. */
+const NEEDS_NORMALIZING = /\d|[^\S ]| {2}/;
+
 function normalizeValue(text: string): string {
+  if (!NEEDS_NORMALIZING.test(text)) return text;
   return text.replace(OFFSET, '').replace(HEX, 'ADDR').replace(BARE_ADDRESS, 'ADDR').replace(NUMBER, 'NUM').replace(SPACES, ' ');
 }
 
-const PLACEHOLDER = /\{(\w+)\}/g;
+/** Templates cut at their placeholders (`{1}`, `{frame}`): text at even indexes, the placeholders' keys at odd ones. */
+const templateParts = new Map<string, readonly string[]>();
+const PLACEHOLDER = /\{(\w+)\}/;
+
+function partsOf(template: string): readonly string[] {
+  let parts = templateParts.get(template);
+  if (!parts) {
+    parts = template.split(PLACEHOLDER);
+    templateParts.set(template, parts);
+  }
+  return parts;
+}
+
 /** `{1}`…`{9}`: a group of the header pattern (one ASCII digit). */
 const isDigitKey = (key: string): boolean => key.length === 1 && key.charCodeAt(0) >= 48 && key.charCodeAt(0) <= 57;
 
 /**
- * Fills a title template: `{1}`…`{9}` are the header pattern's groups, `{name}` a named value (the guilty frame,
- * a field read from the report's body). Values read from the log are normalised, then replaced by their alias if
- * they have one; the template's own text is not.
+ * Fills title templates of one report: `{1}`…`{9}` are the header pattern's groups, `{name}` a named value (the
+ * guilty frame, a field read from the report's body). Values read from the log are normalised, then replaced by
+ * their alias if they have one; the template's own text is not. Each value is normalised once for all templates.
  */
-export function fillTemplate(
-  template: string,
+export function titleFiller(
   groups: readonly (string | undefined)[],
   values: Readonly<Record<string, string | undefined>>,
   aliases: Readonly<Record<string, string>> = {},
-): string {
-  const filled = template.replace(PLACEHOLDER, (_whole, key: string) => {
-    const raw = isDigitKey(key) ? groups[Number(key)] : values[key];
-    if (raw === undefined) return '';
-    const value = normalizeValue(raw);
-    return aliases[value] ?? value;
-  });
-  return filled.replace(SPACES, ' ').trim();
+): (template: string) => string {
+  const filled = new Map<string, string>();
+  const valueOf = (key: string): string => {
+    let value = filled.get(key);
+    if (value === undefined) {
+      const raw = isDigitKey(key) ? groups[Number(key)] : values[key];
+      const normalized = raw === undefined ? '' : normalizeValue(raw);
+      value = raw === undefined ? '' : (aliases[normalized] ?? normalized);
+      filled.set(key, value);
+    }
+    return value;
+  };
+  return (template) => {
+    const parts = partsOf(template);
+    let title = parts[0]!;
+    for (let i = 1; i < parts.length; i += 2) title += valueOf(parts[i]!) + parts[i + 1]!;
+    return title.replace(SPACES, ' ').trim();
+  };
 }

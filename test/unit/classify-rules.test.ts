@@ -19,6 +19,7 @@ import {
   type DetectedKernelEvent,
 } from '../../src/classify/index.js';
 import { FAULT_CLASSES, FAULT_SEVERITY_ORDER, type FaultClass, type KernelEvent } from '../../src/model/index.js';
+import { isTraceFrame, parseFrame } from '../../src/classify/frames.js';
 import { demangleRustSymbol } from '../../src/classify/rust-symbols.js';
 import { readConsoleFixtures } from '../helpers/console-corpus.js';
 
@@ -659,6 +660,25 @@ describe('classify: guilty frames', () => {
   it('keeps a function that only starts like a helper, and instrumentation the trace runs through', () => {
     expect(gpfIn(['l2cap_sock_teardown_cb', 'l2cap_chan_del'])).to.equal('general protection fault in l2cap_sock_teardown_cb');
     expect(gpfIn(['write_comp_data', 'foo_parse'])).to.equal('general protection fault in write_comp_data');
+  });
+
+  it('tells a call-trace line without reading its name exactly when reading it finds a trace frame (every corpus and fixture line)', () => {
+    const corpus = fileURLToPath(new URL('../../../shared/corpus/syzkaller-linux/', import.meta.url));
+    const logs = [...readConsoleFixtures(corpus, (name) => /^\d+$/.test(name)), ...readConsoleFixtures(FIXTURES, (name) => name.endsWith('.txt'))];
+    let traces = 0;
+    let others = 0;
+    for (const { name, log } of logs) {
+      for (const line of log.split('\n')) {
+        const message = stripConsolePrefix(line);
+        const trace = parseFrame(message, 0)?.kind === 'trace';
+        expect(isTraceFrame(message), `${name}: ${message}`).to.equal(trace);
+        if (trace) traces++;
+        else others++;
+      }
+    }
+    // Both answers are common, so the agreement means something.
+    expect(traces).to.be.greaterThan(10_000);
+    expect(others).to.be.greaterThan(10_000);
   });
 
   it('reads Rust symbols back into Rust paths, without crate hashes', () => {

@@ -79,6 +79,23 @@ describe('classify: the stream classifier', function () {
     }
   });
 
+  it("gives an excerpt of the report's own lines as the log has them: blanks kept, carriage returns and other tasks' lines left out", () => {
+    const [divider, header, read, trace, ...frames] = KASAN_REPORT.map((line) => line.replace('] ', '][ T5764] '));
+    const own = [`${divider}  `, header!, `${read}\t`, trace!, ...frames.map((frame, i) => (i === 1 ? `${frame} ` : frame))];
+    const other = '[   95.170000][ T6001] syz-executor1: page allocation failure';
+    const log = ['[   94.000000][    T1] eth0: link up', ...own.slice(0, 5), other, ...own.slice(5), '[   96.000000][    T1] eth0: link down', ''];
+    const expected = own.join('\n');
+    for (const [what, text] of [['LF', log.join('\n')], ['CRLF', log.join('\r\n')]] as const) {
+      const whole = classifyLog(text);
+      expect(whole.events.map((e) => e.rule), what).to.deep.equal(['kasan']);
+      expect(whole.events[0]!.excerpt, what).to.equal(expected);
+      expect(summarizeEvents(classifyInChunks(text, createRandom(7), 40)), `${what} in chunks`).to.deep.equal(whole);
+    }
+    // Without the other task's line the report is one piece of the log: the same excerpt.
+    const onePiece = classifyLog([...own, ''].join('\n'));
+    expect(onePiece.events[0]!.excerpt).to.equal(expected);
+  });
+
   it('tells when a report was detected, and shows it as pending until it is complete', () => {
     const classifier = createStreamClassifier({ quietMs: 60_000 });
     expect(classifier.push('[   94.000000] eth0: link up\n', 1000)).to.deep.equal([]);
