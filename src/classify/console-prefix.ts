@@ -152,27 +152,15 @@ export function stripConsolePrefix(line: string): string {
 }
 
 /**
- * Messages that may start a report in one line: the message itself, then, for a line where another message was
- * printed into the middle of it (`syzkaller login: [  417.72][ C1] rcu: INFO: …`), whatever follows each inner
- * kernel timestamp, then whatever starts at each match of `keywords` (a global regular expression). The first
- * `anchoredCount` are where a message starts; the rest are guesses.
+ * Where messages start in one message (console prefixes already removed): the message itself, then, for a line
+ * where another message was printed into the middle of it (`syzkaller login: [  417.72][ C1] rcu: INFO: …`),
+ * whatever follows each inner kernel timestamp. Leading blanks are trimmed.
  */
-export function messageCandidates(line: string, keywords?: RegExp): string[] & { anchoredCount: number } {
-  const message = stripConsolePrefix(line);
-  const candidates = Object.assign([message.trimStart()], { anchoredCount: 0 });
+export function messageStarts(message: string): string[] {
+  const starts = [message.trimStart()];
   INNER_TIMESTAMP.lastIndex = 0;
   for (let m = INNER_TIMESTAMP.exec(message); m; m = INNER_TIMESTAMP.exec(message)) {
-    candidates.push(message.slice(m.index + m[0].length).trimStart());
+    starts.push(message.slice(m.index + m[0].length).trimStart());
   }
-  candidates.anchoredCount = candidates.length;
-  if (keywords) {
-    // Two messages run together without a newline (`…user memory accessgeneral protection fault: 0000 [#1]`):
-    // the second starts where a header word does.
-    keywords.lastIndex = 0;
-    for (let m = keywords.exec(message); m; m = keywords.exec(message)) {
-      if (m.index > 0) candidates.push(message.slice(m.index));
-      keywords.lastIndex = m.index + 1;
-    }
-  }
-  return candidates;
+  return starts;
 }

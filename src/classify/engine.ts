@@ -3,7 +3,7 @@
 // however the text was cut into chunks.
 
 import type { DetectedKernelEvent, FaultClass } from '../model/fault.js';
-import { messageCandidates, splitConsoleLine, type ConsoleLine } from './console-prefix.js';
+import { messageStarts, splitConsoleLine, stripConsolePrefix, type ConsoleLine } from './console-prefix.js';
 import { isTraceFrame } from './frames.js';
 import { literalAlternation } from './literal-search.js';
 import { stickyAt } from './line-match.js';
@@ -82,8 +82,20 @@ function refinementAt(checks: RuleChecks, line: string, first: number): number {
 const HEADER_WORDS = [...new Set(KERNEL_LOG_RULES.flatMap((rule) => (typeof rule.header === 'string' ? [rule.header] : rule.header)))];
 /** One search for every rule's header text: lines without any are never matched against the rules. */
 const PREFILTER_SOURCE = literalAlternation(HEADER_WORDS);
-const PREFILTER_TEST = new RegExp(PREFILTER_SOURCE);
 const HEADER_WORDS_IN_LINE = new RegExp(PREFILTER_SOURCE, 'g');
+/**
+ * Where the search finds a word, longer words may start too (it stops at the shortest: `BUG:` before `BUG: KASAN`):
+ * for each word, the indexes of the words it begins (itself included).
+ */
+const WORDS_FROM = new Map(HEADER_WORDS.map((word) => [word, HEADER_WORDS.flatMap((other, i) => (other.startsWith(word) ? [i] : []))]));
+/** Each rule with the indexes of its header words: a rule is tried only on a line that holds one of them. */
+const RULES_WITH_WORDS = KERNEL_LOG_RULES.map((rule) => ({
+  rule,
+  words: (typeof rule.header === 'string' ? [rule.header] : rule.header).map((word) => HEADER_WORDS.indexOf(word)),
+}));
+/** The header words of the line being matched: `wordSeen[i] === wordGeneration` when word i is on it. */
+const wordSeen = new Uint32Array(HEADER_WORDS.length);
+let wordGeneration = 0;
 
 interface HeaderMatch {
   rule: KernelLogRule;
@@ -92,18 +104,46 @@ interface HeaderMatch {
   message: string;
 }
 
-/** Matches a line against the table; null when no rule's header is on it. `message`: the line without its prefix. */
-export function matchHeader(line: string, message: string = line): HeaderMatch | null {
-  if (!PREFILTER_TEST.test(message)) return null;
-  const candidates = messageCandidates(line.length > MAX_LINE_CHARS ? line.slice(0, MAX_LINE_CHARS) : line, HEADER_WORDS_IN_LINE);
-  for (let c = 0; c < candidates.length; c++) {
-    const message = candidates[c]!;
-    const runTogether = c >= candidates.anchoredCount;
-    for (const rule of KERNEL_LOG_RULES) {
+/** Matches a line against the table; null when no rule's header is on it. */
+export function matchHeader(line: string): HeaderMatch | null {
+  const message = stripConsolePrefix(line.length > MAX_LINE_CHARS ? line.slice(0, MAX_LINE_CHARS) : line);
+  // One pass over the message finds its header words, and where a message run together with another may start.
+  const search = HEADER_WORDS_IN_LINE;
+  search.lastIndex = 0;
+  let hit = search.exec(message);
+  if (!hit) return null;
+  if (++wordGeneration === 0xffffffff) {
+    wordSeen.fill(0);
+    wordGeneration = 1;
+  }
+  const generation = wordGeneration;
+  let runTogether: number[] | null = null;
+  for (; hit; hit = search.exec(message)) {
+    const at = hit.index;
+    for (const i of WORDS_FROM.get(hit[0])!) if (message.startsWith(HEADER_WORDS[i]!, at)) wordSeen[i] = generation;
+    if (at > 0) (runTogether ??= []).push(at);
+    search.lastIndex = at + 1;
+  }
+  const tryRules = (candidate: string, runTogether: boolean): HeaderMatch | null => {
+    for (const { rule, words } of RULES_WITH_WORDS) {
       if (runTogether && rule.anchored) continue;
-      const m = rule.pattern.exec(message);
-      if (m) return { rule, groups: [...m], named: { ...m.groups }, message };
+      let onLine = false;
+      for (let w = 0; w < words.length && !onLine; w++) onLine = wordSeen[words[w]!] === generation;
+      if (!onLine) continue;
+      const m = rule.pattern.exec(candidate);
+      if (m) return { rule, groups: [...m], named: { ...m.groups }, message: candidate };
     }
+    return null;
+  };
+  for (const candidate of messageStarts(message)) {
+    const found = tryRules(candidate, false);
+    if (found) return found;
+  }
+  // Two messages run together without a newline (`…user memory accessgeneral protection fault: 0000 [#1]`): the
+  // second starts where a header word does.
+  for (const at of runTogether ?? []) {
+    const found = tryRules(message.slice(at), true);
+    if (found) return found;
   }
   return null;
 }

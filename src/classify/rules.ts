@@ -63,7 +63,8 @@ export interface KernelLogRule {
   severity?: FaultSeverity;
   /**
    * Literal text every header line of this rule contains (one of them, for a list). All rules' `header`s are
-   * combined into one search, so lines without any of them are never matched against the patterns.
+   * combined into one search, so lines without any of them are never matched against the patterns, and the
+   * pattern of a rule is tried only on lines that hold one of its own.
    */
   header: string | readonly string[];
   /**
