@@ -3,7 +3,7 @@
 // however the text was cut into chunks.
 
 import type { DetectedKernelEvent, FaultClass } from '../model/fault.js';
-import { messageStarts, splitConsoleLine, stripConsolePrefix, type ConsoleLine } from './console-prefix.js';
+import { messageStarts, splitConsoleLine, type ConsoleLine } from './console-prefix.js';
 import { isTraceFrame } from './frames.js';
 import { literalAlternation } from './literal-search.js';
 import { stickyAt } from './line-match.js';
@@ -43,6 +43,7 @@ const PREAMBLE = /^(?:-+\[ cut here \]-+|8<-+ cut here -+|={20,}|-{20,})\s*$/;
 const REPORT_BODY = /(?:[A-Z][A-Z0-9]{1,3}: +[0-9a-f]{4}|CPU: \d+ (?:UID: \d+ )?PID: |Hardware name: |Call [Tt]race:|Modules linked in:|Workqueue: |RIP: [0-9a-f]{4}:|Code: |<\/?(?:TASK|IRQ|NMI|EOI)>|Memory state around|The buggy address|Allocated by task|Freed by task|(?:page|raw|flags|head|memcg): )/y;
 /** Lines longer than this are cut before matching (a binary blob on a console must not stall the search). */
 const MAX_LINE_CHARS = 4096;
+const cutLine = (line: string): string => (line.length > MAX_LINE_CHARS ? line.slice(0, MAX_LINE_CHARS) : line);
 
 /** A console line without the blanks and carriage return after its last character (serial consoles pad lines). */
 function trimLineEnd(line: string): string {
@@ -104,9 +105,9 @@ interface HeaderMatch {
   message: string;
 }
 
-/** Matches a line against the table; null when no rule's header is on it. */
-export function matchHeader(line: string): HeaderMatch | null {
-  const message = stripConsolePrefix(line.length > MAX_LINE_CHARS ? line.slice(0, MAX_LINE_CHARS) : line);
+/** Matches a line against the table; null when no rule's header is on it. `offset`: where its message starts. */
+function matchHeader(line: string, offset: number): HeaderMatch | null {
+  const message = cutLine(line).slice(offset);
   // One pass over the message finds its header words, and where a message run together with another may start.
   const search = HEADER_WORDS_IN_LINE;
   search.lastIndex = 0;
@@ -186,6 +187,9 @@ interface LineSource {
   raw: string;
 }
 
+/** The line being taken: where it is, and its console prefix taken apart (of the line cut by cutLine). */
+interface CurrentLine extends LineSource, ConsoleLine {}
+
 /** What a log showed since its machine last started (see KernelLogRule.boot). */
 interface BootState {
   /** Any line of the running system. */
@@ -228,11 +232,10 @@ export class LogEngine {
   private lineCount = 0;
   private previousLine = '';
   /** Where the line being taken, and the one before it, are in the text fed: see CollectedReport.sourceText. */
-  private readonly current: LineSource = { text: null, start: 0, raw: '' };
+  private readonly current: CurrentLine = { text: null, start: 0, raw: '', offset: 0, caller: -1 };
   private readonly previous: LineSource = { text: null, start: 0, raw: '' };
   private readonly done: DetectedKernelEvent[] = [];
   private readonly prefilter = new RegExp(PREFILTER_SOURCE, 'g');
-  private readonly parsed: ConsoleLine = { offset: 0, caller: -1 };
   /** What the log showed since the machine last started, for a new start's verdict (KernelLogRule.boot). */
   private readonly boot: BootState = { output: false, kernel: false, firmware: false, restartExplained: false };
   /** The line being taken started a machine: it is not output of the system that ran before. */
@@ -321,14 +324,11 @@ export class LogEngine {
       const report = this.open[i]!;
       if (lineNo - report.lastLineNo > (report.rule.maxLines ?? MAX_REPORT_LINES)) this.close(report);
     }
-    if (this.open.length === 0) {
-      this.startReport(line, lineNo, atMs);
-    } else {
-      const parsed = splitConsoleLine(line.length > MAX_LINE_CHARS ? line.slice(0, MAX_LINE_CHARS) : line, this.parsed);
-      const target = this.routeLine(parsed.caller);
-      if (target) this.continueReport(target, line, parsed.offset, lineNo, atMs);
-      else this.startReport(line, lineNo, atMs);
-    }
+    const { current } = this;
+    splitConsoleLine(cutLine(line), current);
+    const target = this.open.length === 0 ? null : this.routeLine(current.caller);
+    if (target) this.continueReport(target, line, current.offset, lineNo, atMs);
+    else this.startReport(line, lineNo, atMs);
     if (this.bootLine) this.bootLine = false;
     else notePriorOutput(this.boot, line, 0, line.length);
     this.previousLine = line;
@@ -355,20 +355,19 @@ export class LogEngine {
     return open[open.length - 1]!;
   }
 
-  /** A line that belongs to no open report: a header starts a report (or is an event by itself). */
+  /** A line that belongs to no open report (the line being taken): a header starts a report (or is an event by itself). */
   private startReport(line: string, lineNo: number, atMs: number): void {
-    const header = matchHeader(line);
+    const { current } = this;
+    const header = matchHeader(line, current.offset);
     if (!header) return;
     const { rule } = header;
     if (rule.boot !== undefined && !this.machineStarts(rule.boot)) return;
     const previous = this.previousLine;
     const previousOffset = lineNo > 1 ? splitConsoleLine(previous).offset : 0;
     const preamble = lineNo > 1 && PREAMBLE.test((previousOffset === 0 ? previous : previous.slice(previousOffset)).trim());
-    const own = splitConsoleLine(line);
     const lines = preamble ? [previous, line] : [line];
-    const offsets = preamble ? [previousOffset, own.offset] : [own.offset];
-    const caller = own.caller;
-    const { current } = this;
+    const offsets = preamble ? [previousOffset, current.offset] : [current.offset];
+    const caller = current.caller;
     // With its preamble, the report is one piece of the text only when the preamble is the line just before.
     const before = this.previous;
     const source = !preamble ? current : before.text === current.text && before.start + before.raw.length + 1 === current.start ? before : null;
@@ -447,7 +446,7 @@ export class LogEngine {
     // (` BUG: KCSAN: …` after a `[    C4]` caller), nor are blank ones: most of a report skips the header search.
     const indentedLower = first > offset && !((lead >= 65 && lead <= 90) || lead === 91);
     REPORT_BODY.lastIndex = offset;
-    const header = indentedLower || first === line.length || REPORT_BODY.test(line) ? null : matchHeader(line);
+    const header = indentedLower || first === line.length || REPORT_BODY.test(line) ? null : matchHeader(line, offset);
     if (header) {
       if (header.rule.boot !== undefined) {
         this.startReport(line, lineNo, atMs);
