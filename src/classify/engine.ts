@@ -105,6 +105,19 @@ interface HeaderMatch {
   message: string;
 }
 
+/** The first rule whose pattern matches `candidate`, among those whose header words the line holds (`generation`). */
+function tryRules(candidate: string, runTogether: boolean, generation: number): HeaderMatch | null {
+  for (const { rule, words } of RULES_WITH_WORDS) {
+    if (runTogether && rule.anchored) continue;
+    let onLine = false;
+    for (let w = 0; w < words.length && !onLine; w++) onLine = wordSeen[words[w]!] === generation;
+    if (!onLine) continue;
+    const m = rule.pattern.exec(candidate);
+    if (m) return { rule, groups: [...m], named: { ...m.groups }, message: candidate };
+  }
+  return null;
+}
+
 /** Matches a line against the table; null when no rule's header is on it. `offset`: where its message starts. */
 function matchHeader(line: string, offset: number): HeaderMatch | null {
   const message = cutLine(line).slice(offset);
@@ -125,25 +138,14 @@ function matchHeader(line: string, offset: number): HeaderMatch | null {
     if (at > 0) (runTogether ??= []).push(at);
     search.lastIndex = at + 1;
   }
-  const tryRules = (candidate: string, runTogether: boolean): HeaderMatch | null => {
-    for (const { rule, words } of RULES_WITH_WORDS) {
-      if (runTogether && rule.anchored) continue;
-      let onLine = false;
-      for (let w = 0; w < words.length && !onLine; w++) onLine = wordSeen[words[w]!] === generation;
-      if (!onLine) continue;
-      const m = rule.pattern.exec(candidate);
-      if (m) return { rule, groups: [...m], named: { ...m.groups }, message: candidate };
-    }
-    return null;
-  };
   for (const candidate of messageStarts(message)) {
-    const found = tryRules(candidate, false);
+    const found = tryRules(candidate, false, generation);
     if (found) return found;
   }
   // Two messages run together without a newline (`…user memory accessgeneral protection fault: 0000 [#1]`): the
   // second starts where a header word does.
   for (const at of runTogether ?? []) {
-    const found = tryRules(message.slice(at), true);
+    const found = tryRules(message.slice(at), true, generation);
     if (found) return found;
   }
   return null;

@@ -5,7 +5,7 @@ import { FAULT_SEVERITY_ORDER, type FaultClass, type FaultSeverity, type KernelE
 import { isFaultInjectionFrame, isSkippedFrame, isStallAnchorFrame, isStallFaultAnchorFrame, normalizeFunction, parseFrame, type Frame } from './frames.js';
 import type { KernelLogRule, StackRule } from './rules.js';
 import { allowIndent } from './line-match.js';
-import { titleFiller } from './title.js';
+import { TitleFiller } from './title.js';
 
 /** A report's messages (its lines without console prefixes), cut from the lines only when read. */
 export class ReportMessages {
@@ -93,9 +93,9 @@ export function buildEvent(report: CollectedReport): KernelEvent {
     template = rule.bareTitle;
     corrupted = true;
   }
-  const fill = titleFiller(report.groups, values, rule.aliases);
-  const title = fill(template);
-  const alt = [...new Set((rule.alt ?? []).map(fill))].filter((t) => t !== title);
+  const filler = new TitleFiller(report.groups, values, rule.aliases);
+  const title = filler.fill(template);
+  const alt = [...new Set((rule.alt ?? []).map((t) => filler.fill(t)))].filter((t) => t !== title);
   const endLine = report.startLine + report.lines.length - 1;
   return {
     class: rule.class,
@@ -243,16 +243,32 @@ function usable(fn: string, stack: StackRule): boolean {
   return !isSkippedFrame(fn) && !(stack.skip?.test(fn) ?? false);
 }
 
+/** A report's frames, each read when first asked for: most reports name their culprit in their first few lines. */
+class ReportFrames {
+  private readonly parsed: (Frame | null | undefined)[];
+
+  constructor(private readonly messages: ReportMessages) {
+    this.parsed = new Array<Frame | null | undefined>(messages.length);
+  }
+
+  /** The frame on line `i`, or null when the line is none. */
+  at(i: number): Frame | null {
+    let frame = this.parsed[i];
+    if (frame === undefined) this.parsed[i] = frame = parseFrame(this.messages.at(i), i);
+    return frame;
+  }
+
+  /** Whether a line from `from` on is a frame of a call trace or the faulting instruction (not a return register). */
+  anyPastLr(from: number): boolean {
+    for (let i = from; i < this.messages.length; i++) if ((this.at(i)?.kind ?? 'lr') !== 'lr') return true;
+    return false;
+  }
+}
+
 /** The guilty function of a report, or null when its stack cannot be read. */
 export function findGuiltyFrame(report: CollectedReport, stack: StackRule): string | null {
   const { messages, headerIndex } = report;
-  // Frames are read lazily, line by line: most reports name their culprit in their first few lines.
-  const parsed: (Frame | null | undefined)[] = new Array(messages.length);
-  const frameAt = (i: number): Frame | null => {
-    let frame = parsed[i];
-    if (frame === undefined) parsed[i] = frame = parseFrame(messages.at(i), i);
-    return frame;
-  };
+  const frames = new ReportFrames(messages);
   let sectionStart = headerIndex + 1;
   let sectionEnd = messages.length;
   // Without a section of its own, a report's trace starts at its `Call Trace:`: frames printed before it
@@ -267,14 +283,10 @@ export function findGuiltyFrame(report: CollectedReport, stack: StackRule): stri
     }
   }
   const trust = stack.foreign ? markTrust(messages, headerIndex + 1, stack.foreign) : null;
-  const hasTrace = (): boolean => {
-    for (let i = headerIndex + 1; i < messages.length; i++) if ((frameAt(i)?.kind ?? 'lr') !== 'lr') return true;
-    return false;
-  };
   for (const source of stack.from) {
     if (source === 'header') {
       const fn = report.named.fn ?? report.named.fn2 ?? report.named.fn3;
-      if (fn && (!stack.needsTrace || hasTrace())) {
+      if (fn && (!stack.needsTrace || frames.anyPastLr(headerIndex + 1))) {
         const name = normalizeFunction(fn);
         if (usable(name, stack)) return name;
       }
@@ -288,18 +300,18 @@ export function findGuiltyFrame(report: CollectedReport, stack: StackRule): stri
       }
     } else if (source === 'pc') {
       for (let i = headerIndex + 1; i < messages.length; i++) {
-        const frame = frameAt(i);
+        const frame = frames.at(i);
         if (frame?.kind !== 'pc' || trust?.[i] === 'foreign') continue;
         if (usable(frame.fn, stack)) return frame.fn;
         break;
       }
     } else if (stack.pick === 'entry') {
-      const found = pickEntryFrame(messages, headerIndex, sectionStart, sectionEnd, frameAt, stack, trust);
+      const found = pickEntryFrame(messages, headerIndex, sectionStart, sectionEnd, frames, stack, trust);
       if (found) return found;
     } else {
       if (stack.names) {
         for (let i = sectionStart; i < sectionEnd; i++) {
-          for (let frame = frameAt(i); frame; frame = frame.caller ?? null) {
+          for (let frame = frames.at(i); frame; frame = frame.caller ?? null) {
             if (frame.kind !== 'trace' || !frame.reliable) continue;
             const named = stack.names.find((n) => n.pattern.test(frame!.fn));
             if (named) return named.name;
@@ -307,7 +319,7 @@ export function findGuiltyFrame(report: CollectedReport, stack: StackRule): stri
         }
       }
       for (let i = sectionStart; i < sectionEnd; i++) {
-        for (let frame = frameAt(i); frame; frame = frame.caller ?? null) {
+        for (let frame = frames.at(i); frame; frame = frame.caller ?? null) {
           if (frame.kind !== 'trace' || !frame.reliable) continue;
           // Fault injection's own dump (`FAULT_INJECTION: forcing a failure.`) printed into the report: the
           // stack is not this report's.
@@ -337,7 +349,7 @@ function pickEntryFrame(
   headerIndex: number,
   from: number,
   to: number,
-  frameAt: (i: number) => Frame | null,
+  frames: ReportFrames,
   stack: StackRule,
   trust: readonly Trust[] | null,
 ): string | null {
@@ -348,7 +360,7 @@ function pickEntryFrame(
   for (let i = headerIndex + 1; i < from && work === null; i++) work = workFunctionOf(messages.at(i));
   // Stacks are judged as soon as they end: a long report is read only as far as its first telling stack.
   for (let i = from; i <= to; i++) {
-    const frame = i < to ? frameAt(i) : null;
+    const frame = i < to ? frames.at(i) : null;
     // A stack's pc line comes before its `Call Trace:`, so only frames of a trace end it.
     const boundary = i === to || (frame === null && current.length > 0 && startsStack(messages.at(i)) && current.some((f) => f.kind === 'trace'));
     if (boundary) {

@@ -42,26 +42,30 @@ const isDigitKey = (key: string): boolean => key.length === 1 && key.charCodeAt(
  * guilty frame, a field read from the report's body). Values read from the log are normalised, then replaced by
  * their alias if they have one; the template's own text is not. Each value is normalised once for all templates.
  */
-export function titleFiller(
-  groups: readonly (string | undefined)[],
-  values: Readonly<Record<string, string | undefined>>,
-  aliases: Readonly<Record<string, string>> = {},
-): (template: string) => string {
-  const filled = new Map<string, string>();
-  const valueOf = (key: string): string => {
-    let value = filled.get(key);
-    if (value === undefined) {
-      const raw = isDigitKey(key) ? groups[Number(key)] : values[key];
-      const normalized = raw === undefined ? '' : normalizeValue(raw);
-      value = raw === undefined ? '' : (aliases[normalized] ?? normalized);
-      filled.set(key, value);
-    }
-    return value;
-  };
-  return (template) => {
+export class TitleFiller {
+  private readonly filled = new Map<string, string>();
+
+  constructor(
+    private readonly groups: readonly (string | undefined)[],
+    private readonly values: Readonly<Record<string, string | undefined>>,
+    private readonly aliases: Readonly<Record<string, string>> = {},
+  ) {}
+
+  fill(template: string): string {
     const parts = partsOf(template);
     let title = parts[0]!;
-    for (let i = 1; i < parts.length; i += 2) title += valueOf(parts[i]!) + parts[i + 1]!;
+    for (let i = 1; i < parts.length; i += 2) title += this.valueOf(parts[i]!) + parts[i + 1]!;
     return title.replace(SPACES, ' ').trim();
-  };
+  }
+
+  private valueOf(key: string): string {
+    let value = this.filled.get(key);
+    if (value === undefined) {
+      const raw = isDigitKey(key) ? this.groups[Number(key)] : this.values[key];
+      const normalized = raw === undefined ? '' : normalizeValue(raw);
+      value = raw === undefined ? '' : (this.aliases[normalized] ?? normalized);
+      this.filled.set(key, value);
+    }
+    return value;
+  }
 }
