@@ -57,5 +57,15 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * A reader that goes away (`gauntlet classify --json … | head`) is no failure of the command: what it would still
+ * have read is dropped, and the command finishes its work (a run still cleans its hosts up) and exits as it would.
+ */
+function dropOutputOnceClosed(stream: NodeJS.WriteStream): void {
+  stream.on('error', () => undefined);
+}
+
+dropOutputOnceClosed(process.stdout);
+dropOutputOnceClosed(process.stderr);
 const exitCode = await main(process.argv.slice(2));
 process.exitCode = exitCode;

@@ -31,6 +31,15 @@ describe('gauntlet classify (CLI)', function () {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  it('stops writing quietly when its reader goes away, and still exits as the logs say', async () => {
+    // Enough output to fill the pipe many times over: later writes fail with EPIPE once `head` has exited.
+    const files = Array.from({ length: 200 }, () => hung);
+    const result = await execa('bash', ['-o', 'pipefail', '-c', 'node "$0" classify --json "$@" | head -c 10', CLI_PATH, ...files], { reject: false });
+    expect(result.stdout).to.equal('{"file":"/'.slice(0, 10));
+    expect(result.stderr).to.equal('');
+    expect(result.exitCode).to.equal(1);
+  });
+
   it('prints one JSON object per file and exits 1 when a log shows a crash', async () => {
     const result = await runCli(['classify', '--json', hung, memcg]);
     expect(result.exitCode, result.stderr).to.equal(1);
