@@ -1,12 +1,15 @@
 // classifyLog: a whole console log in, its crash reports and kernel events out.
 
 import type { KernelEvent, LogClassification } from '../model/fault.js';
-import { LogEngine } from './engine.js';
+import { LogEngine, type LogEngineOptions } from './engine.js';
 import { isCrashEvent } from './severity.js';
 
-/** Classifies a whole console log (any of the prefixes consoles, dmesg, journalctl and syslog add). */
-export function classifyLog(text: string): LogClassification {
-  const engine = new LogEngine();
+/**
+ * Classifies a whole console log (any of the prefixes consoles, dmesg, journalctl and syslog add). The events'
+ * excerpts are parts of `text` and keep it in memory while they are kept, unless `copyExcerpts` is set.
+ */
+export function classifyLog(text: string, options: LogEngineOptions = {}): LogClassification {
+  const engine = new LogEngine(options);
   engine.feed(text, 0);
   engine.finish();
   return summarizeEvents(engine.takeEvents());

@@ -227,6 +227,15 @@ function notePriorOutput(boot: BootState, text: string, from: number, to: number
 /** Reports open at once (one per task printing a report at the same time). */
 const MAX_OPEN_REPORTS = 4;
 
+export interface LogEngineOptions {
+  /**
+   * Join each excerpt from its lines instead of cutting it out of the text fed (see CollectedReport.sourceText):
+   * an excerpt cut out shares memory with that text and keeps all of it alive, which a caller that keeps events
+   * for long while feeding chunk after chunk does not want. Default false.
+   */
+  copyExcerpts?: boolean;
+}
+
 export class LogEngine {
   /** Open reports, oldest first. */
   private readonly open: OpenReport[] = [];
@@ -242,6 +251,11 @@ export class LogEngine {
   private readonly boot: BootState = { output: false, kernel: false, firmware: false, restartExplained: false };
   /** The line being taken started a machine: it is not output of the system that ran before. */
   private bootLine = false;
+  private readonly copyExcerpts: boolean;
+
+  constructor(options: LogEngineOptions = {}) {
+    this.copyExcerpts = options.copyExcerpts ?? false;
+  }
 
   /** A restart is coming that is not a fault (the runner power-cycles the machine): the next boot is no event. */
   expectRestart(): void {
@@ -271,7 +285,7 @@ export class LogEngine {
       while (rawEnd > pos && text.charCodeAt(rawEnd - 1) === 13 /* \r */) rawEnd--;
       const { current } = this;
       current.raw = text.slice(pos, rawEnd);
-      current.text = rawEnd === lineEnd ? text : null;
+      current.text = rawEnd === lineEnd && !this.copyExcerpts ? text : null;
       current.start = pos;
       this.takeLine(trimLineEnd(current.raw), atMs);
       pos = newline === -1 ? end : newline + 1;
@@ -314,7 +328,7 @@ export class LogEngine {
     let rawEnd = lastEnd;
     while (rawEnd > previous.start && text.charCodeAt(rawEnd - 1) === 13) rawEnd--;
     previous.raw = text.slice(previous.start, rawEnd);
-    previous.text = rawEnd === lastEnd ? text : null;
+    previous.text = rawEnd === lastEnd && !this.copyExcerpts ? text : null;
     this.previousLine = trimLineEnd(previous.raw);
   }
 

@@ -2,6 +2,7 @@
 
 export { classifyLog, summarizeEvents } from './classify-log.js';
 export { createStreamClassifier, type StreamClassifier, type StreamClassifierOptions } from './stream.js';
+export type { LogEngineOptions } from './engine.js';
 export { compareEventSeverity, isCrashEvent, mostSevereEvent, severityOf } from './severity.js';
 export { KERNEL_LOG_RULES, type KernelLogRule, type StackRule } from './rules.js';
 export { SKIPPED_FRAME_WORDS, SKIPPED_FRAMES } from './frames.js';

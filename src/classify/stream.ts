@@ -7,6 +7,11 @@ import { LogEngine } from './engine.js';
 export interface StreamClassifierOptions {
   /** A report with no new line for this long is complete (checked on each push). Default 5000 ms. */
   quietMs?: number;
+  /**
+   * Give each event an excerpt of its own instead of a part of the chunk it came in, which keeps that whole chunk
+   * in memory for as long as the event is kept: for a caller that keeps events for hours. Default false.
+   */
+  copyExcerpts?: boolean;
 }
 
 export interface StreamClassifier {
@@ -25,7 +30,7 @@ const MAX_PARTIAL_LINE = 1024 * 1024;
 
 export function createStreamClassifier(options: StreamClassifierOptions = {}): StreamClassifier {
   const quietMs = options.quietMs ?? 5000;
-  const engine = new LogEngine();
+  const engine = new LogEngine({ copyExcerpts: options.copyExcerpts ?? false });
   let partial = '';
   return {
     push(text, atMs) {

@@ -98,7 +98,7 @@ export interface KernelEvent {
   fatal: boolean;
   /** The report was truncated or interleaved so that its stack could not be read (the title then ends `in corrupted`). */
   corrupted: boolean;
-  /** The report's raw lines as they appeared in the log, capped at 200 lines and 16 KiB. */
+  /** The report's raw lines as they appeared in the log (carriage returns dropped), capped at 200 lines and 16 KiB. */
   excerpt: string;
   /** First and last line of the report in the log, 1-based and inclusive. */
   startLine: number;

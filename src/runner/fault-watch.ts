@@ -125,7 +125,8 @@ export class FaultWatch {
   private classifierFor(key: string): StreamClassifier {
     let classifier = this.classifiers.get(key);
     if (!classifier) {
-      classifier = createStreamClassifier({ quietMs: QUIET_MS });
+      // Events are kept for the whole run: their excerpts must not hold on to the console chunks they came in.
+      classifier = createStreamClassifier({ quietMs: QUIET_MS, copyExcerpts: true });
       this.classifiers.set(key, classifier);
     }
     return classifier;
@@ -165,7 +166,7 @@ export class FaultWatch {
 /** Per post-mortem file, the report that ended the kernel: the most severe fatal one, blamed on `test`. */
 export function classifyPostMortem(files: PostMortemFile[], test: TestRef | null, bootId: string | undefined): (Omit<KernelEventRecord, 'type' | 'ts' | 'host' | 'test'> & { test: TestRef | null })[] {
   return files.flatMap((file) => {
-    const primary = mostSevereEvent(classifyLog(file.text).events.filter((event) => event.fatal));
+    const primary = mostSevereEvent(classifyLog(file.text, { copyExcerpts: true }).events.filter((event) => event.fatal));
     if (!primary) return [];
     return [{ source: 'post-mortem' as const, via: file.path, ...pickEventFields(primary), detectedAt: new Date().toISOString(), test, ...(bootId ? { bootId } : {}) }];
   });

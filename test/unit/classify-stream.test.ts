@@ -22,8 +22,8 @@ function createRandom(seed: number): () => number {
 }
 
 /** Feeds `text` in chunks of random size (1 to `maxChunk` characters), the clock advancing 1 ms per chunk. */
-function classifyInChunks(text: string, random: () => number, maxChunk: number): DetectedKernelEvent[] {
-  const classifier = createStreamClassifier({ quietMs: Number.POSITIVE_INFINITY });
+function classifyInChunks(text: string, random: () => number, maxChunk: number, copyExcerpts = false): DetectedKernelEvent[] {
+  const classifier = createStreamClassifier({ quietMs: Number.POSITIVE_INFINITY, copyExcerpts });
   const events: DetectedKernelEvent[] = [];
   let atMs = 0;
   for (let pos = 0; pos < text.length; atMs++) {
@@ -61,6 +61,8 @@ describe('classify: the stream classifier', function () {
         const streamed = summarizeEvents(classifyInChunks(fixture.log, random, maxChunk));
         expect(streamed, `${fixture.name}, chunks of up to ${maxChunk} characters`).to.deep.equal(expected);
       }
+      const copied = summarizeEvents(classifyInChunks(fixture.log, random, 5000, true));
+      expect(copied, `${fixture.name}, excerpts copied`).to.deep.equal(expected);
       events += expected.events.length;
     }
     expect(events).to.be.greaterThan(400);
@@ -90,6 +92,7 @@ describe('classify: the stream classifier', function () {
       expect(whole.events.map((e) => e.rule), what).to.deep.equal(['kasan']);
       expect(whole.events[0]!.excerpt, what).to.equal(expected);
       expect(summarizeEvents(classifyInChunks(text, createRandom(7), 40)), `${what} in chunks`).to.deep.equal(whole);
+      expect(classifyLog(text, { copyExcerpts: true }), `${what}, excerpts copied`).to.deep.equal(whole);
     }
     // Without the other task's line the report is one piece of the log: the same excerpt.
     const onePiece = classifyLog([...own, ''].join('\n'));
