@@ -35,17 +35,20 @@ export function createStreamClassifier(options: StreamClassifierOptions = {}): S
   return {
     push(text, atMs) {
       engine.expire(atMs, quietMs);
-      const joined = partial + text;
-      const lastNewline = joined.lastIndexOf('\n');
+      const lastNewline = text.lastIndexOf('\n');
       if (lastNewline === -1) {
-        partial = joined;
+        partial += text;
         if (partial.length > MAX_PARTIAL_LINE) {
           engine.feed(`${partial}\n`, atMs);
           partial = '';
         }
       } else {
-        partial = joined.slice(lastNewline + 1);
-        engine.feed(joined.slice(0, lastNewline + 1), atMs);
+        // The line the last chunk left unfinished is completed on its own; the chunk's whole lines are fed as
+        // they came, without copying them into one string with it.
+        const firstNewline = partial === '' ? -1 : text.indexOf('\n');
+        if (firstNewline !== -1) engine.feed(partial + text.slice(0, firstNewline + 1), atMs);
+        if (lastNewline > firstNewline) engine.feed(text.slice(firstNewline + 1, lastNewline + 1), atMs);
+        partial = text.slice(lastNewline + 1);
       }
       return engine.takeEvents();
     },
