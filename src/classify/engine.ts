@@ -281,13 +281,7 @@ export class LogEngine {
       }
       const newline = text.indexOf('\n', pos);
       const lineEnd = newline === -1 ? end : newline;
-      let rawEnd = lineEnd;
-      while (rawEnd > pos && text.charCodeAt(rawEnd - 1) === 13 /* \r */) rawEnd--;
-      const { current } = this;
-      current.raw = text.slice(pos, rawEnd);
-      current.text = rawEnd === lineEnd && !this.copyExcerpts ? text : null;
-      current.start = pos;
-      this.takeLine(trimLineEnd(current.raw), atMs);
+      this.takeLine(this.readLine(this.current, text, pos, lineEnd), atMs);
       pos = newline === -1 ? end : newline + 1;
     }
   }
@@ -323,13 +317,17 @@ export class LogEngine {
     this.lineCount += count;
     const lastEnd = text.charCodeAt(to - 1) === 10 ? to - 1 : to;
     const lastStart = text.lastIndexOf('\n', lastEnd - 1) + 1;
-    const previous = this.previous;
-    previous.start = Math.max(lastStart, from);
-    let rawEnd = lastEnd;
-    while (rawEnd > previous.start && text.charCodeAt(rawEnd - 1) === 13) rawEnd--;
-    previous.raw = text.slice(previous.start, rawEnd);
-    previous.text = rawEnd === lastEnd && !this.copyExcerpts ? text : null;
-    this.previousLine = trimLineEnd(previous.raw);
+    this.previousLine = this.readLine(this.previous, text, Math.max(lastStart, from), lastEnd);
+  }
+
+  /** Reads the line text[start, end) into `into` (see LineSource) and returns it as it is matched (trimLineEnd). */
+  private readLine(into: LineSource, text: string, start: number, end: number): string {
+    let rawEnd = end;
+    while (rawEnd > start && text.charCodeAt(rawEnd - 1) === 13 /* \r */) rawEnd--;
+    into.raw = text.slice(start, rawEnd);
+    into.text = rawEnd === end && !this.copyExcerpts ? text : null;
+    into.start = start;
+    return trimLineEnd(into.raw);
   }
 
   private takeLine(line: string, atMs: number): void {

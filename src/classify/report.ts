@@ -54,7 +54,8 @@ export interface CollectedReport {
   callTrace: number;
   /**
    * The text the lines were read from, when they are its consecutive lines from `sourceStart` on, exactly as they
-   * are there (no other line between, nothing trimmed): the excerpt is then cut from it rather than copied together.
+   * are there (no other line between, no carriage return dropped): the excerpt is then cut from it rather than
+   * joined.
    */
   sourceText: string | null;
   sourceStart: number;
@@ -259,7 +260,7 @@ class ReportFrames {
   }
 
   /** Whether a line from `from` on is a frame of a call trace or the faulting instruction (not a return register). */
-  anyPastLr(from: number): boolean {
+  hasTraceOrPc(from: number): boolean {
     for (let i = from; i < this.messages.length; i++) if ((this.at(i)?.kind ?? 'lr') !== 'lr') return true;
     return false;
   }
@@ -286,7 +287,7 @@ export function findGuiltyFrame(report: CollectedReport, stack: StackRule): stri
   for (const source of stack.from) {
     if (source === 'header') {
       const fn = report.named.fn ?? report.named.fn2 ?? report.named.fn3;
-      if (fn && (!stack.needsTrace || frames.anyPastLr(headerIndex + 1))) {
+      if (fn && (!stack.needsTrace || frames.hasTraceOrPc(headerIndex + 1))) {
         const name = normalizeFunction(fn);
         if (usable(name, stack)) return name;
       }
